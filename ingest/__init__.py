@@ -1,0 +1,1 @@
+"""Documents in, chunks out: sources -> parse -> metadata -> chunks -> embeddings -> the index."""

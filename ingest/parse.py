@@ -1,0 +1,185 @@
+"""Turn a file's bytes into plain text with unstructured, refusing what cannot be trusted.
+
+Everything unstructured touches goes through here. Each refusal raises ``UnreadableFile`` with a
+one-line reason the ingest summary shows next to the file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from pathlib import PurePath
+
+from precedent.ingest.errors import UnreadableFile
+from precedent.ingest.nlp import use_bundled_spacy
+from precedent.ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".htm": "html",
+             ".pdf": "pdf", ".docx": "docx"}
+_MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
+_MAX_DOCX_RATIO = 200
+_MAX_HTML_DEPTH = 400
+
+
+def file_kind(filename: str) -> str:
+    ext = PurePath(filename).suffix.lower()
+    kind = SUPPORTED.get(ext)
+    if kind is None:
+        known = ", ".join(sorted(SUPPORTED))
+        raise UnreadableFile(f"unsupported file type '{ext or '(none)'}' (supported: {known})")
+    return kind
+
+
+def sniff_kind(data: bytes) -> str | None:
+    """The type the bytes themselves claim, so a renamed file cannot slip through."""
+    head = data[:1024].lstrip()
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"  # legacy .doc/.xls: not supported
+    if head[:14].lower().startswith((b"<!doctype html", b"<html")) or b"<body" in head.lower():
+        return "html"
+    return None
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text leniently, but refuse bytes that are not text at all."""
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile("binary content (NUL bytes) in a text file")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = data.decode("utf-8", errors="replace")
+    sample = text[:20000]
+    if sample:
+        bad = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t\f"))
+        if bad / len(sample) > 0.05:
+            raise UnreadableFile("not text: too many undecodable or control characters")
+    return text
+
+
+def parse_bytes(data: bytes, filename: str, settings: Settings | None = None) -> str:
+    """Return the extracted text of a document (not yet cleaned)."""
+    settings = settings or Settings()
+    kind = file_kind(filename)
+    if not data or not data.strip():
+        raise UnreadableFile("empty file")
+    if len(data) > settings.max_file_mb * 1024 * 1024:
+        raise UnreadableFile(
+            f"file is {len(data) // (1024 * 1024)} MB, over the {settings.max_file_mb} MB limit "
+            "(PRECEDENT_MAX_FILE_MB)"
+        )
+    sniffed = sniff_kind(data)
+    if kind in ("pdf", "docx") and sniffed != kind:
+        raise UnreadableFile(f"content is not a {kind.upper()} file (wrong extension or corrupt)")
+    if kind in ("text", "html") and sniffed in ("pdf", "docx", "ole"):
+        raise UnreadableFile(f"binary {sniffed} content in a {kind} file")
+    use_bundled_spacy()
+    try:
+        elements = _PARTITIONERS[kind](data, settings)
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # unstructured and its parsers raise anything on corrupt input
+        log.debug("partition failed for %s", filename, exc_info=True)
+        raise UnreadableFile(f"could not parse {kind}: {type(exc).__name__}: {str(exc)[:160]}") from exc
+    text = "\n\n".join(elements).strip()
+    if not text:
+        raise UnreadableFile(f"no text found in {kind} (scanned image, empty or corrupt document)")
+    return text
+
+
+def _element_texts(elements: list) -> list[str]:  # type: ignore[type-arg]
+    texts = []
+    for el in elements:
+        text = (el.text or "").strip()
+        if not text:
+            continue
+        if type(el).__name__ == "ListItem":
+            text = "• " + text
+        texts.append(text)
+    return texts
+
+
+def _partition_text(data: bytes, settings: Settings) -> list[str]:
+    from unstructured.partition.text import partition_text
+
+    return _element_texts(partition_text(text=decode_text(data)))
+
+
+def _html_depth_ok(text: str) -> bool:
+    depth = peak = 0
+    for i, ch in enumerate(text):
+        if ch == "<" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt == "/":
+                depth -= 1
+            elif nxt.isalpha():
+                depth += 1
+                peak = max(peak, depth)
+                if peak > _MAX_HTML_DEPTH * 4:
+                    return False
+    return True
+
+
+def _partition_html(data: bytes, settings: Settings) -> list[str]:
+    from unstructured.partition.html import partition_html
+
+    text = decode_text(data)
+    if not _html_depth_ok(text):
+        raise UnreadableFile(f"HTML nested too deeply (over {_MAX_HTML_DEPTH} levels)")
+    try:
+        return _element_texts(partition_html(text=text))
+    except RecursionError as exc:
+        raise UnreadableFile("HTML nested too deeply to parse") from exc
+
+
+def _partition_pdf(data: bytes, settings: Settings) -> list[str]:
+    from pypdf import PdfReader
+    from unstructured.partition.pdf import partition_pdf
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+        pages = len(reader.pages) if not encrypted else 0
+    except Exception as exc:
+        raise UnreadableFile(f"corrupt PDF: {type(exc).__name__}: {str(exc)[:120]}") from exc
+    if encrypted:
+        raise UnreadableFile("encrypted PDF: save an unprotected copy and ingest that")
+    if pages > settings.max_pdf_pages:
+        raise UnreadableFile(f"PDF has {pages} pages, over the {settings.max_pdf_pages} page limit")
+    elements = partition_pdf(file=io.BytesIO(data), strategy="fast", languages=["eng"])
+    return _element_texts(elements)
+
+
+def _partition_docx(data: bytes, settings: Settings) -> list[str]:
+    from unstructured.partition.docx import partition_docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            unzipped = sum(i.file_size for i in infos)
+            zipped = max(1, sum(i.compress_size for i in infos))
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile("corrupt DOCX (not a valid zip archive)") from exc
+    if "word/document.xml" not in names:
+        raise UnreadableFile("not a Word document (no word/document.xml)")
+    if unzipped > _MAX_DOCX_UNZIPPED or unzipped / zipped > _MAX_DOCX_RATIO:
+        raise UnreadableFile(
+            f"DOCX expands to {unzipped // (1024 * 1024)} MB (ratio {unzipped // zipped}:1): "
+            "refused as a possible decompression bomb"
+        )
+    return _element_texts(partition_docx(file=io.BytesIO(data)))
+
+
+_PARTITIONERS = {"text": _partition_text, "html": _partition_html, "pdf": _partition_pdf,
+                 "docx": _partition_docx}

@@ -1,0 +1,218 @@
+"""The ingest pipeline: SourceItems -> parsed, described, chunked, embedded, stored.
+
+Documents are embedded in batches across files (the model is the cost; batching keeps it busy)
+and each document is written to the store on its own, so an interruption loses at most the
+batch in flight and never leaves half a document visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from precedent.ingest.chunk import chunk_document
+from precedent.ingest.clean import clean_text
+from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.errors import PrecedentError, StoreMismatch, StoreUnavailable, UnreadableFile
+from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
+from precedent.ingest.parse import parse_bytes
+from precedent.ingest.records import Document, ParsedDocument, SourceItem
+from precedent.ingest.settings import Settings
+from precedent.ingest.sources import file_items, find_files, manifests_for
+
+log = logging.getLogger(__name__)
+
+# Bump when parsing, cleaning or chunking changes, so a re-ingest rebuilds documents.
+PIPELINE_VERSION = "1"
+
+Status = Literal["added", "updated", "unchanged", "failed"]
+
+
+@dataclass
+class Failure:
+    path: str
+    error: str
+
+
+@dataclass
+class ItemOutcome:
+    source: str
+    document_id: str | None
+    status: Status
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "failed": [asdict(f) for f in self.failed], "skipped": [asdict(f) for f in self.skipped],
+            "documents": self.documents, "chunks": self.chunks, "seconds": round(self.seconds, 3),
+        }
+
+    def record(self, outcome: ItemOutcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.status == "failed":
+            self.failed.append(Failure(outcome.source, outcome.error or "failed"))
+        else:
+            setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
+
+def content_hash(item: SourceItem, settings: Settings) -> str:
+    """What decides "unchanged": the bytes, what the source says about them, and how we chunk."""
+    h = hashlib.sha256(item.data)
+    h.update(json.dumps([item.meta.model_dump(mode="json"), PIPELINE_VERSION, settings.chunk_size,
+                         settings.chunk_overlap, settings.min_chunk_size], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ParsedDocument:
+    """Parse, clean, describe and chunk one item (everything but the model and the store)."""
+    raw = parse_bytes(item.data, item.filename, settings)
+    text = clean_text(raw)
+    if not text:
+        raise UnreadableFile("no text left after removing page furniture")
+    meta = merge_meta(item.meta, infer_meta(raw))
+    doc = Document(
+        document_id=document_id,
+        title=meta.title or Path(item.filename).stem,
+        force=meta.force, panel=meta.panel, meeting_date=meta.meeting_date,
+        doc_type=meta.doc_type or "other", agenda_item=meta.agenda_item,
+        source=item.source, url=meta.url, content_hash=digest,
+        ingested_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+    )
+    chunks = chunk_document(doc, text, chunk_size=settings.chunk_size, overlap=settings.chunk_overlap,
+                            min_size=settings.min_chunk_size)
+    if not chunks:
+        raise UnreadableFile("no chunks: the document has no paragraphs of text")
+    doc.chunk_count = len(chunks)
+    return ParsedDocument(doc, text, chunks)
+
+
+def ingest_items(
+    items: Iterable[SourceItem | tuple[Path, str]],
+    settings: Settings,
+    *,
+    progress: bool = False,
+    total: int | None = None,
+    embedder: Embedder | None = None,
+    store: object | None = None,
+    on_outcome: Callable[[ItemOutcome], None] | None = None,
+) -> IngestReport:
+    """Ingest items into the store in ``settings.data_dir``, creating it if needed."""
+    from precedent.search.store import Store
+
+    started = time.perf_counter()
+    report = IngestReport()
+    own_store = store is None
+    store = store or Store.open(settings, create=True)
+    assert isinstance(store, Store)
+    embedder = embedder or get_embedder(settings.model, settings.embed_batch_size)
+    store.ensure_model(settings.model, embedder.dimension)
+    store.recover()
+
+    batch: list[tuple[ParsedDocument, bool]] = []
+    batch_chunks = 0
+    bar = _progress_bar(total, progress)
+
+    def done(outcome: ItemOutcome) -> None:
+        report.record(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+        if bar is not None:
+            bar.update(1)
+
+    def flush() -> None:
+        nonlocal batch, batch_chunks
+        if not batch:
+            return
+        texts = [c.embedding_text() for parsed, _ in batch for c in parsed.chunks]
+        vectors = embedder.encode(texts)
+        offset = 0
+        for parsed, existed in batch:
+            n = len(parsed.chunks)
+            store.write_document(parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n])
+            offset += n
+            done(ItemOutcome(parsed.document.source, parsed.document.document_id,
+                             "updated" if existed else "added"))
+        batch, batch_chunks = [], 0
+
+    try:
+        for item in items:
+            if isinstance(item, tuple):
+                done(ItemOutcome(str(item[0]), None, "failed", item[1]))
+                continue
+            document_id = item.meta.document_id or document_id_for(item.source)
+            digest = content_hash(item, settings)
+            previous = store.content_hash(document_id)
+            if previous == digest:
+                done(ItemOutcome(item.source, document_id, "unchanged"))
+                continue
+            try:
+                parsed = prepare(item, document_id, digest, settings)
+            except UnreadableFile as exc:
+                done(ItemOutcome(item.source, document_id, "failed", str(exc)))
+                continue
+            except (StoreUnavailable, StoreMismatch):
+                raise
+            except Exception as exc:  # one bad file must never stop the batch
+                log.debug("ingest failed for %s", item.source, exc_info=True)
+                done(ItemOutcome(item.source, document_id, "failed", f"{type(exc).__name__}: {exc}"))
+                continue
+            batch.append((parsed, previous is not None))
+            batch_chunks += len(parsed.chunks)
+            if batch_chunks >= settings.embed_batch_size * 4:
+                flush()
+        flush()
+    finally:
+        if bar is not None:
+            bar.close()
+    report.documents, report.chunks = store.counts()
+    report.seconds = time.perf_counter() - started
+    if own_store:
+        store.close()
+    return report
+
+
+def ingest_paths(
+    paths: list[Path], settings: Settings, *, manifest: Path | None = None, progress: bool = False
+) -> IngestReport:
+    files, skipped = find_files(paths)
+    meta = manifests_for(paths, manifest)
+    report = ingest_items(file_items(files, meta), settings, progress=progress, total=len(files))
+    report.skipped = [Failure(s.path, s.reason) for s in skipped]
+    return report
+
+
+def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-def]
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
+
+
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "PrecedentError", "ingest_items", "ingest_paths", "prepare"]

@@ -1,0 +1,104 @@
+"""The typed records that pass between stages: defined once, imported everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+DocType = Literal["minutes", "report", "other"]
+DOC_TYPES: tuple[str, ...] = ("minutes", "report", "other")
+
+
+class AgendaItem(BaseModel):
+    number: str | None = None
+    title: str | None = None
+
+    def label(self) -> str:
+        if self.number and self.title:
+            return f"Item {self.number}: {self.title}"
+        if self.number:
+            return f"Item {self.number}"
+        return self.title or ""
+
+
+class DocumentMeta(BaseModel):
+    """What a source knows about a document before parsing: every field may be missing."""
+
+    document_id: str | None = None
+    title: str | None = None
+    force: str | None = None
+    panel: str | None = None
+    meeting_date: dt.date | None = None
+    doc_type: DocType | None = None
+    agenda_item: AgendaItem | None = None
+    url: str | None = None
+
+
+class Document(BaseModel):
+    """A document as stored in the registry."""
+
+    document_id: str
+    title: str
+    force: str | None
+    panel: str | None
+    meeting_date: dt.date | None
+    doc_type: DocType
+    agenda_item: AgendaItem | None = None
+    source: str
+    url: str | None = None
+    content_hash: str
+    ingested_at: dt.datetime
+    chunk_count: int = 0
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing to ingest: raw bytes with their identity and whatever metadata the source knows.
+
+    Local folders and the ModernGov crawler both produce these, so everything after this point
+    is the same pipeline.
+    """
+
+    source: str  # path or URL: the identity the document_id is derived from
+    filename: str  # used for the file type (extension) and as a title of last resort
+    data: bytes
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A block of cleaned text with its place in the document's structure."""
+
+    text: str
+    start: int  # character span in the cleaned document text
+    end: int
+    label: str | None = None  # "3.2", "(a)", "(ix)", "(1)", "RESOLVED"
+    kind: str = "text"  # heading | numbered | lettered | roman | resolution | bullet | text
+    section: str | None = None  # nearest heading above
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    document_id: str
+    ordinal: int
+    text: str  # displayed text
+    header: str  # context header: embedded and indexed with the text, never displayed as it
+    locator: str  # "para 3.2", "item 8, point (ix)"
+    start: int
+    end: int
+
+    def embedding_text(self) -> str:
+        return f"{self.header}\n{self.text}"
+
+
+@dataclass
+class ParsedDocument:
+    document: Document
+    text: str  # cleaned full text
+    chunks: list[Chunk]

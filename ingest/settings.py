@@ -1,0 +1,91 @@
+"""Every setting Precedent reads, in one place (env prefix ``PRECEDENT_``).
+
+The defaults are the embedded mode: a per-user data dir, the bundled MiniLM model, no servers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def quiet_and_offline() -> None:
+    """Never phone home and never download: set before chromadb, unstructured or HF load."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "UNSTRUCTURED_DISABLE_NOTICE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRECEDENT_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("precedent")))
+
+    # Embedding model: a name of a bundled model or a local directory holding sentence-transformers files.
+    model: str = DEFAULT_MODEL
+    embed_batch_size: int = 64
+
+    # Chunking, in characters of displayed text (the context header is extra).
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    min_chunk_size: int = 250
+
+    # Vector store: embedded (PersistentClient under data_dir) unless a Chroma server URL is given.
+    chroma_url: str | None = None
+    collection: str = "precedent_chunks"
+
+    # Retrieval.
+    candidates: int = 50
+    rrf_k: int = 60
+    rerank: bool = False
+
+    # Answers: relevance bar for "nothing found" (see search/relevance.py for its calibration).
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+
+    # Access and limits for the HTTP service.
+    admin_key: str | None = None
+    read_key: str | None = None
+    max_upload_mb: int = 50
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = 60
+
+    # Parsing bounds for hostile files.
+    max_file_mb: int = 100
+    max_pdf_pages: int = 2000
+    parse_timeout_s: float = 120.0
+
+    # ModernGov crawling.
+    crawl_delay_s: float = 1.0
+    crawl_timeout_s: float = 30.0
+    crawl_retries: int = 3
+    crawl_max_requests: int = 5000
+    user_agent: str = "Precedent/0.1 (Police and Crime Panel archive search; +https://github.com/precedent)"
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "precedent.sqlite3"

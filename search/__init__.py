@@ -1,0 +1,1 @@
+"""Query in, cited passages out: the index, retrieval, fusion, answers and comparison."""

@@ -1,0 +1,604 @@
+"""The index: chromadb for vectors, SQLite beside it for the registry and the FTS5 lexical index.
+
+This is the only module that touches chromadb or SQLite. SQLite is the source of truth: a chunk
+exists when its row does. Each document is written in three steps recorded in a journal, so an
+interrupted write is rolled forward or back on the next open, and readers never see half of one:
+
+1. journal the new chunk ids (``pending``), then add their vectors to Chroma;
+2. one SQLite transaction swaps the document's rows and FTS entries and marks the journal
+   ``committed`` with the old ids;
+3. delete the old vectors from Chroma, then the journal row.
+
+Dense hits whose id has no SQLite row (a write in flight, or left by a crash) are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import numpy as np
+
+from precedent.ingest.errors import StoreMismatch, StoreMissing, StoreUnavailable
+from precedent.ingest.records import AgendaItem, Chunk, Document
+from precedent.ingest.settings import Settings, quiet_and_offline
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    force TEXT,
+    panel TEXT,
+    meeting_date TEXT,
+    doc_type TEXT NOT NULL,
+    agenda_number TEXT,
+    agenda_title TEXT,
+    source TEXT NOT NULL,
+    url TEXT,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_force ON documents(force);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    header TEXT NOT NULL,
+    locator TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, header, content='chunks', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text, header) VALUES (new.rowid, new.text, new.header);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, header) VALUES ('delete', old.rowid, old.text, old.header);
+END;
+CREATE TABLE IF NOT EXISTS journal (
+    document_id TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    new_ids TEXT NOT NULL,
+    old_ids TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied inside retrieval, before the cut to k."""
+
+    forces: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    doc_type: str | None = None
+    document_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.forces or self.since or self.until or self.doc_type or self.document_ids)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk: Chunk
+    document: Document
+
+
+@dataclass
+class CheckReport:
+    ok: bool
+    documents: int
+    chunks: int
+    vectors: int
+    fts_rows: int
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+
+def _date_int(date: dt.date | None) -> int:
+    return int(date.strftime("%Y%m%d")) if date else 0
+
+
+class Store:
+    """Owns the data dir: open it with ``Store.open(settings)``."""
+
+    def __init__(self, settings: Settings, *, create: bool) -> None:
+        quiet_and_offline()
+        self.settings = settings
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        path = settings.sqlite_path
+        if not path.exists():
+            if not create:
+                raise StoreMissing(
+                    f"no index in {settings.data_dir}: run `precedent ingest PATH` first "
+                    "(or point PRECEDENT_DATA_DIR / --data-dir at an existing one)"
+                )
+            try:
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create data dir {settings.data_dir}: {exc.strerror}; "
+                    "choose a writable one with --data-dir or PRECEDENT_DATA_DIR"
+                ) from exc
+        try:
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
+        self._collection = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, create: bool = False) -> Store:
+        return cls(settings, create=create)
+
+    # -- SQLite ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.settings.sqlite_path, timeout=60, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        yield self._connection()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- the model the vectors were made with --------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        rows = self._connection().execute("SELECT key, value FROM meta").fetchall()
+        return {r["key"]: r["value"] for r in rows}
+
+    def ensure_model(self, model: str, dimension: int) -> None:
+        """Refuse to mix vectors from two models, or to read a store of another schema."""
+        meta = self.meta()
+        if not meta:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("model", model), ("dimension", str(dimension))],
+                )
+            return
+        self.check_compatible(model, dimension)
+
+    def check_compatible(self, model: str | None = None, dimension: int | None = None) -> None:
+        meta = self.meta()
+        if not meta:
+            return
+        version = int(meta.get("schema_version", "0"))
+        if version != SCHEMA_VERSION:
+            raise StoreMismatch(
+                f"the index in {self.settings.data_dir} has schema version {version}, this Precedent "
+                f"reads version {SCHEMA_VERSION}: re-ingest into a new data dir (--data-dir)"
+            )
+        if model is not None and meta.get("model") != model:
+            raise StoreMismatch(
+                f"the index in {self.settings.data_dir} was built with model '{meta.get('model')}' "
+                f"but the model setting is '{model}': set PRECEDENT_MODEL={meta.get('model')} or "
+                "re-ingest into a new data dir"
+            )
+        if dimension is not None and int(meta.get("dimension", dimension)) != dimension:
+            raise StoreMismatch(
+                f"the index holds {meta.get('dimension')}-dimensional vectors but the model makes "
+                f"{dimension}: re-ingest into a new data dir"
+            )
+
+    # -- Chroma ---------------------------------------------------------------------------
+
+    @property
+    def collection(self):  # type: ignore[no-untyped-def]
+        if self._collection is None:
+            self._collection = self._open_collection()
+        return self._collection
+
+    def _open_collection(self):  # type: ignore[no-untyped-def]
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.settings.chroma_url:
+                url = urlparse(self.settings.chroma_url)
+                client = chromadb.HttpClient(
+                    host=url.hostname or "localhost", port=url.port or 8000,
+                    ssl=url.scheme == "https", settings=chroma_settings,
+                )
+            else:
+                client = chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+            # embedding_function=None: Chroma's default function downloads a model. We always pass vectors.
+            return client.get_or_create_collection(
+                self.settings.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as exc:
+            raise StoreUnavailable(self._chroma_message(exc)) from exc
+
+    def _chroma_message(self, exc: Exception) -> str:
+        where = self.settings.chroma_url or str(self.settings.chroma_dir)
+        return f"vector store at {where} is unavailable ({type(exc).__name__}: {str(exc)[:160]}); " + (
+            "check the Chroma server is running" if self.settings.chroma_url else "check the data dir"
+        )
+
+    @contextmanager
+    def _chroma(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_url:
+                self._collection = None  # reconnect on the next call
+            raise StoreUnavailable(self._chroma_message(exc)) from exc
+
+    def _chroma_add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:  # type: ignore[type-arg]
+        step = 2000
+        with self._chroma():
+            for i in range(0, len(ids), step):
+                self.collection.upsert(
+                    ids=ids[i: i + step], embeddings=vectors[i: i + step], metadatas=metadatas[i: i + step]
+                )
+
+    def _chroma_delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        with self._chroma():
+            for i in range(0, len(ids), 2000):
+                self.collection.delete(ids=list(ids[i: i + 2000]))
+
+    # -- writing --------------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Finish or undo writes a crash interrupted. Idempotent; returns what it did."""
+        done: list[str] = []
+        with self._write_lock:
+            rows = self._connection().execute("SELECT * FROM journal").fetchall()
+            for row in rows:
+                if row["stage"] == "pending":
+                    self._chroma_delete(json.loads(row["new_ids"]))
+                    done.append(f"rolled back interrupted write of {row['document_id']}")
+                else:
+                    self._chroma_delete(json.loads(row["old_ids"]))
+                    done.append(f"completed interrupted write of {row['document_id']}")
+                with self._transaction() as conn:
+                    conn.execute("DELETE FROM journal WHERE document_id = ?", (row["document_id"],))
+        return done
+
+    def content_hash(self, document_id: str) -> str | None:
+        row = self._connection().execute(
+            "SELECT content_hash FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        return row["content_hash"] if row else None
+
+    def write_document(self, doc: Document, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace one document everywhere, atomically as readers see it."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        new_ids = [c.chunk_id for c in chunks]
+        metadatas = [
+            {"document_id": doc.document_id, "force": doc.force or "", "doc_type": doc.doc_type,
+             "date": _date_int(doc.meeting_date)}
+            for _ in chunks
+        ]
+        with self._write_lock:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO journal(document_id, stage, new_ids, old_ids) VALUES (?, 'pending', ?, '[]')",
+                    (doc.document_id, json.dumps(new_ids)),
+                )
+            if chunks:
+                self._chroma_add(new_ids, vectors, metadatas)
+            with self._transaction() as conn:
+                old_ids = [r[0] for r in conn.execute(
+                    "SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
+                conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
+                conn.execute(
+                    """INSERT OR REPLACE INTO documents(document_id, title, force, panel, meeting_date, doc_type,
+                       agenda_number, agenda_title, source, url, content_hash, ingested_at, chunk_count, text)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (doc.document_id, doc.title, doc.force, doc.panel,
+                     doc.meeting_date.isoformat() if doc.meeting_date else None, doc.doc_type,
+                     doc.agenda_item.number if doc.agenda_item else None,
+                     doc.agenda_item.title if doc.agenda_item else None,
+                     doc.source, doc.url, doc.content_hash, doc.ingested_at.isoformat(), len(chunks), text),
+                )
+                conn.executemany(
+                    "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end)
+                     for c in chunks],
+                )
+                stale = [i for i in old_ids if i not in set(new_ids)]
+                conn.execute(
+                    "UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
+                    (json.dumps(stale), doc.document_id),
+                )
+            self._chroma_delete(stale)
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM journal WHERE document_id = ?", (doc.document_id,))
+
+    def remove_document(self, document_id: str) -> bool:
+        with self._write_lock:
+            with self._transaction() as conn:
+                ids = [r[0] for r in conn.execute(
+                    "SELECT chunk_id FROM chunks WHERE document_id = ?", (document_id,))]
+                conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+                found = conn.execute("DELETE FROM documents WHERE document_id = ?", (document_id,)).rowcount > 0
+                if found:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO journal(document_id, stage, new_ids, old_ids) "
+                        "VALUES (?, 'committed', '[]', ?)", (document_id, json.dumps(ids)),
+                    )
+            if found:
+                self._chroma_delete(ids)
+                with self._transaction() as conn:
+                    conn.execute("DELETE FROM journal WHERE document_id = ?", (document_id,))
+        return found
+
+    # -- reading --------------------------------------------------------------------------
+
+    @staticmethod
+    def _document(row: sqlite3.Row) -> Document:
+        agenda = None
+        if row["agenda_number"] or row["agenda_title"]:
+            agenda = AgendaItem(number=row["agenda_number"], title=row["agenda_title"])
+        return Document(
+            document_id=row["document_id"], title=row["title"], force=row["force"], panel=row["panel"],
+            meeting_date=dt.date.fromisoformat(row["meeting_date"]) if row["meeting_date"] else None,
+            doc_type=row["doc_type"], agenda_item=agenda, source=row["source"], url=row["url"],
+            content_hash=row["content_hash"], ingested_at=dt.datetime.fromisoformat(row["ingested_at"]),
+            chunk_count=row["chunk_count"],
+        )
+
+    _DOC_COLUMNS = ("document_id, title, force, panel, meeting_date, doc_type, agenda_number, agenda_title, "
+                    "source, url, content_hash, ingested_at, chunk_count")
+
+    def list_documents(self) -> list[Document]:
+        rows = self._connection().execute(
+            f"SELECT {self._DOC_COLUMNS} FROM documents ORDER BY force, meeting_date, title"
+        ).fetchall()
+        return [self._document(r) for r in rows]
+
+    def get_document(self, document_id: str) -> tuple[Document, str, list[Chunk]] | None:
+        conn = self._connection()
+        row = conn.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        if row is None:
+            return None
+        chunks = [self._chunk(r) for r in conn.execute(
+            "SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,))]
+        return self._document(row), row["text"], chunks
+
+    @staticmethod
+    def _chunk(row: sqlite3.Row) -> Chunk:
+        return Chunk(chunk_id=row["chunk_id"], document_id=row["document_id"], ordinal=row["ordinal"],
+                     text=row["text"], header=row["header"], locator=row["locator"], start=row["start"],
+                     end=row["end"])
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks with their documents, for ids that exist (unknown ids are silently absent)."""
+        if not chunk_ids:
+            return {}
+        out: dict[str, StoredChunk] = {}
+        conn = self._connection()
+        docs: dict[str, Document] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i: i + 500])
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(
+                f"SELECT c.*, {', '.join('d.' + c.strip() + ' AS d_' + c.strip() for c in self._DOC_COLUMNS.split(','))} "
+                f"FROM chunks c JOIN documents d ON d.document_id = c.document_id WHERE c.chunk_id IN ({marks})",
+                part,
+            ).fetchall()
+            for r in rows:
+                doc = docs.get(r["document_id"])
+                if doc is None:
+                    doc = self._document(_Prefixed(r, "d_"))
+                    docs[r["document_id"]] = doc
+                out[r["chunk_id"]] = StoredChunk(self._chunk(r), doc)
+        return out
+
+    def counts(self) -> tuple[int, int]:
+        conn = self._connection()
+        docs = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def facets(self) -> dict[str, object]:
+        conn = self._connection()
+
+        def grouped(column: str) -> list[dict[str, object]]:
+            rows = conn.execute(
+                f"SELECT {column} AS value, count(*) AS n FROM documents WHERE {column} IS NOT NULL "
+                f"GROUP BY {column} ORDER BY {column}"
+            ).fetchall()
+            return [{"value": r["value"], "count": r["n"]} for r in rows]
+
+        span = conn.execute("SELECT min(meeting_date), max(meeting_date) FROM documents").fetchone()
+        docs, chunks = self.counts()
+        return {
+            "forces": grouped("force"), "panels": grouped("panel"), "doc_types": grouped("doc_type"),
+            "date_range": {"min": span[0], "max": span[1]}, "documents": docs, "chunks": chunks,
+        }
+
+    def stats(self) -> dict[str, object]:
+        conn = self._connection()
+        docs, chunks = self.counts()
+        by_force = conn.execute(
+            "SELECT coalesce(force, '(unknown)') AS k, count(*) AS d, sum(chunk_count) AS c FROM documents GROUP BY k ORDER BY k"
+        ).fetchall()
+        by_type = conn.execute(
+            "SELECT doc_type AS k, count(*) AS d, sum(chunk_count) AS c FROM documents GROUP BY k ORDER BY k"
+        ).fetchall()
+        return {
+            "documents": docs, "chunks": chunks,
+            "by_force": {r["k"]: {"documents": r["d"], "chunks": r["c"]} for r in by_force},
+            "by_type": {r["k"]: {"documents": r["d"], "chunks": r["c"]} for r in by_type},
+            "model": self.meta().get("model"), "data_dir": str(self.settings.data_dir),
+        }
+
+    def known_forces(self) -> list[str]:
+        return [r[0] for r in self._connection().execute(
+            "SELECT DISTINCT force FROM documents WHERE force IS NOT NULL ORDER BY force")]
+
+    # -- retrieval primitives ---------------------------------------------------------------
+
+    def dense_query(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first."""
+        where = self._chroma_where(filters)
+        with self._chroma():
+            total = self.collection.count()
+            if total == 0:
+                return []
+            result = self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["distances"]
+            )
+        ids = result["ids"][0]
+        distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    @staticmethod
+    def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
+        clauses: list[dict] = []  # type: ignore[type-arg]
+        if filters.forces:
+            clauses.append({"force": {"$in": list(filters.forces)}})
+        if filters.doc_type:
+            clauses.append({"doc_type": filters.doc_type})
+        if filters.document_ids:
+            clauses.append({"document_id": {"$in": list(filters.document_ids)}})
+        if filters.since:
+            clauses.append({"date": {"$gte": _date_int(filters.since)}})
+        if filters.until:
+            clauses.append({"date": {"$lte": _date_int(filters.until)}})
+            clauses.append({"date": {"$gt": 0}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def lexical_query(self, match: str, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """(chunk_id, bm25 score where higher is better), best first. ``match`` is FTS5 syntax."""
+        sql = ["SELECT c.chunk_id, -bm25(chunks_fts, 1.0, 0.4) AS score FROM chunks_fts",
+               "JOIN chunks c ON c.rowid = chunks_fts.rowid"]
+        where = ["chunks_fts MATCH ?"]
+        params: list[object] = [match]
+        if not filters.is_empty():
+            sql.append("JOIN documents d ON d.document_id = c.document_id")
+            if filters.forces:
+                where.append(f"d.force IN ({','.join('?' * len(filters.forces))})")
+                params.extend(filters.forces)
+            if filters.doc_type:
+                where.append("d.doc_type = ?")
+                params.append(filters.doc_type)
+            if filters.document_ids:
+                where.append(f"d.document_id IN ({','.join('?' * len(filters.document_ids))})")
+                params.extend(filters.document_ids)
+            if filters.since:
+                where.append("d.meeting_date >= ?")
+                params.append(filters.since.isoformat())
+            if filters.until:
+                where.append("d.meeting_date <= ?")
+                params.append(filters.until.isoformat())
+        query = " ".join(sql) + " WHERE " + " AND ".join(where) + " ORDER BY bm25(chunks_fts, 1.0, 0.4) LIMIT ?"
+        params.append(n)
+        rows = self._connection().execute(query, params).fetchall()
+        return [(r[0], float(r[1])) for r in rows]
+
+    def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each (stemmed) term: lets the query drop terms that say nothing."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        rows = self._connection().execute(
+            f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", list(terms)
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- consistency ------------------------------------------------------------------------
+
+    def check(self, *, repair: bool = True) -> CheckReport:
+        repaired = self.recover() if repair else []
+        conn = self._connection()
+        docs, chunks = self.counts()
+        problems: list[str] = []
+        sql_ids = {r[0] for r in conn.execute("SELECT chunk_id FROM chunks")}
+        vector_ids: set[str] = set()
+        with self._chroma():
+            total = self.collection.count()
+            for offset in range(0, total, 5000):
+                got = self.collection.get(include=[], limit=5000, offset=offset)
+                vector_ids.update(got["ids"])
+        fts_rows = conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+        try:
+            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"lexical index does not match the chunks table: {exc}")
+        missing = sql_ids - vector_ids
+        orphans = vector_ids - sql_ids
+        if missing:
+            problems.append(f"{len(missing)} chunks have no vector (e.g. {sorted(missing)[0]})")
+        if orphans:
+            problems.append(f"{len(orphans)} vectors have no chunk (e.g. {sorted(orphans)[0]})")
+        bad_counts = conn.execute(
+            "SELECT d.document_id FROM documents d LEFT JOIN chunks c ON c.document_id = d.document_id "
+            "GROUP BY d.document_id HAVING count(c.chunk_id) != max(d.chunk_count)"
+        ).fetchall()
+        if bad_counts:
+            problems.append(f"{len(bad_counts)} documents have a wrong chunk count (e.g. {bad_counts[0][0]})")
+        pending = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
+        if pending:
+            problems.append(f"{pending} interrupted writes not yet recovered")
+        return CheckReport(ok=not problems, documents=docs, chunks=chunks, vectors=len(vector_ids),
+                           fts_rows=fts_rows, problems=problems, repaired=repaired)
+
+
+class _Prefixed:
+    """Row view that reads ``d_title`` as ``title``: lets one join feed ``Store._document``."""
+
+    def __init__(self, row: sqlite3.Row, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getitem__(self, key: str) -> object:
+        return self._row[self._prefix + key]
