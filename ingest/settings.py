@@ -25,6 +25,8 @@ def quiet_and_offline() -> None:
         "ANONYMIZED_TELEMETRY": "False",
         "UNSTRUCTURED_DISABLE_NOTICE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     }.items():
         os.environ.setdefault(key, value)
 

@@ -81,13 +81,10 @@
     }
   }
 
-  function scrollToBottom() {
-    const composer = $("ask-form");
-    window.requestAnimationFrame(() => {
-      const last = $("conversation").lastElementChild;
-      if (last) last.scrollIntoView({ block: "end", behavior: "smooth" });
-      if (composer) composer.scrollIntoView({ block: "end" });
-    });
+  // Bring a new message into view; scroll-padding in the stylesheet keeps it clear of the sticky
+  // composer, and "nearest" keeps the top of a long answer visible.
+  function reveal(node) {
+    window.requestAnimationFrame(() => node.scrollIntoView({ block: "nearest" }));
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -148,11 +145,16 @@
 
   // POST /ask/stream: server-sent events over a fetch body (EventSource cannot POST).
   async function postStream(url, body, onToken) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        body: JSON.stringify(body),
+      });
+    } catch (_) {
+      throw new ApiError(0, "Could not reach the Precedent server. Is it running?");
+    }
     if (!response.ok) throw await errorFromResponse(response);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -267,7 +269,7 @@
     const welcome = $("welcome");
     if (welcome) welcome.remove();
     $("conversation").append(node);
-    scrollToBottom();
+    reveal(node);
     return node;
   }
 
@@ -441,7 +443,9 @@
   function timelineChart(timeline, question) {
     const years = Array.isArray(timeline.years) ? timeline.years : [];
     const series = Array.isArray(timeline.series) ? timeline.series : [];
-    const W = 640, H = 280;
+    // Drawn at about the size it will be shown, so its text stays legible from phone to desktop.
+    const available = $("conversation").clientWidth - 40;
+    const W = Math.round(Math.min(760, Math.max(300, available || 640))), H = 260;
     const M = { top: 16, right: 12, bottom: 52, left: 52 };
     const plotW = W - M.left - M.right, plotH = H - M.top - M.bottom;
     const max = Math.max(0, ...series.flatMap((s) => (s.counts || []).map(Number)));
@@ -466,6 +470,7 @@
     const groupW = plotW / years.length;
     const pad = Math.min(16, groupW * 0.15);
     const barW = Math.max(1, (groupW - 2 * pad) / series.length);
+    const labelEvery = Math.max(1, Math.ceil(years.length / Math.floor(plotW / 40))); // ~40px per year label
 
     const grid = svg("g", { class: "grid" });
     for (let v = 0; v <= top; v += step) {
@@ -487,7 +492,9 @@
         rect.append(svg("title", { text: `${s.force}, ${year}: ${count} matching passage${count === 1 ? "" : "s"}` }));
         bars.append(rect);
       });
-      chart.append(svg("text", { x: M.left + yi * groupW + groupW / 2, y: M.top + plotH + 18, "text-anchor": "middle", class: "tick", text: String(year) }));
+      if (yi % labelEvery === 0) {
+        chart.append(svg("text", { x: M.left + yi * groupW + groupW / 2, y: M.top + plotH + 18, "text-anchor": "middle", class: "tick", text: String(year) }));
+      }
     });
     chart.append(bars);
 
@@ -647,6 +654,8 @@
     state.busy = busy;
     $("send").disabled = busy;
     $("ask-form").setAttribute("aria-busy", busy ? "true" : "false");
+    // Screen readers hold back announcing the log until the finished answer is in place.
+    $("conversation").setAttribute("aria-busy", busy ? "true" : "false");
   }
 
   function updateSendLabel() {

@@ -111,13 +111,19 @@ class _PanelEntry(BaseModel):
     panel: str
     site: list[_SiteEntry] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _known_force(self) -> _PanelEntry:
-        force = force_named(self.force)
-        if force is None or force.name != self.force:
+    @field_validator("force")
+    @classmethod
+    def _known_force(cls, value: str) -> str:
+        force = force_named(value)
+        if force is None or force.name != value:
             known = ", ".join(f.name for f in all_forces())
-            raise ValueError(f"force '{self.force}' is not a force name in ingest/data/forces.toml ({known})")
-        if force.panel != self.panel:
+            raise ValueError(f"'{value}' is not a force name in ingest/data/forces.toml ({known})")
+        return value
+
+    @model_validator(mode="after")
+    def _panel_matches_force(self) -> _PanelEntry:
+        force = force_named(self.force)
+        if force is not None and force.panel != self.panel:
             raise ValueError(f"panel '{self.panel}' differs from forces.toml's '{force.panel}' for {self.force}")
         return self
 

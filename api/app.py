@@ -1,0 +1,150 @@
+"""The FastAPI service: search, documents, facets and health, plus the chat page at ``/``.
+
+Built by ``create_app(settings)``: no import-time globals, so tests and several servers can each
+have their own settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from importlib import resources
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from precedent.api.deps import get_searcher, get_settings
+from precedent.ingest.errors import (
+    BadQuery, ModelUnavailable, PrecedentError, StoreMismatch, StoreMissing, StoreUnavailable,
+)
+from precedent.ingest.settings import Settings, quiet_and_offline
+from precedent.search.filters import build_filters
+from precedent.search.retrieve import Searcher
+
+log = logging.getLogger(__name__)
+
+_STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503}
+
+
+def status_for(exc: PrecedentError) -> int:
+    for cls, code in _STATUS.items():
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+def search_payload(searcher: Searcher, q: str, k: int, force: list[str], since: str | None, until: str | None,
+                   doc_type: str | None, mode: str, document_id: list[str] | None = None) -> dict[str, object]:
+    """The JSON the CLI's --json and GET /search share."""
+    filters = build_filters(searcher.store.known_forces(), force, since, until, doc_type, document_id or [])
+    hits = searcher.search(q, k=k, filters=filters, mode=mode)
+    return {
+        "query": q,
+        "filters": {"force": list(filters.forces), "since": filters.since and filters.since.isoformat(),
+                    "until": filters.until and filters.until.isoformat(), "doc_type": filters.doc_type,
+                    "document_id": list(filters.document_ids), "mode": mode},
+        "results": [h.to_dict() for h in hits],
+    }
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    quiet_and_offline()
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Precedent",
+        description="Semantic search and cited answers over Police and Crime Panel archives.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.searcher = None
+
+    @app.exception_handler(PrecedentError)
+    async def _precedent_error(request: Request, exc: PrecedentError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body"))
+            problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(problems)[:2000]}, status_code=422)
+
+    @app.get("/search", summary="Hybrid search with filters; every result carries its citation")
+    def search(
+        q: Annotated[str, Query(description="What to search for", max_length=2000)],
+        searcher: Annotated[Searcher, Depends(get_searcher)],
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        force: Annotated[list[str], Query(description="Force name (repeatable)")] = [],  # noqa: B006
+        since: Annotated[str | None, Query(description="Meeting date from, YYYY-MM-DD")] = None,
+        until: Annotated[str | None, Query(description="Meeting date to, YYYY-MM-DD")] = None,
+        type: Annotated[Literal["minutes", "report", "other"] | None, Query()] = None,  # noqa: A002
+        mode: Annotated[Literal["dense", "lexical", "hybrid"], Query()] = "hybrid",
+        document_id: Annotated[list[str], Query()] = [],  # noqa: B006
+    ) -> dict[str, object]:
+        return search_payload(searcher, q, k, force, since, until, type, mode, document_id)
+
+    @app.get("/documents", summary="Every document with its metadata and chunk count")
+    def documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:
+        docs = searcher.store.list_documents()
+        return {"documents": [d.model_dump(mode="json") for d in docs], "count": len(docs)}
+
+    @app.get("/documents/{document_id}", summary="One document: metadata, full cleaned text and its chunks")
+    def document(document_id: str, searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:
+        found = searcher.store.get_document(document_id)
+        if found is None:
+            return JSONResponse(  # type: ignore[return-value]
+                {"detail": f"no document '{document_id[:120]}': list them at GET /documents"}, status_code=404
+            )
+        doc, text, chunks = found
+        return {
+            "document": doc.model_dump(mode="json"), "text": text,
+            "chunks": [{"chunk_id": c.chunk_id, "ordinal": c.ordinal, "locator": c.locator, "start": c.start,
+                        "end": c.end, "text": c.text} for c in chunks],
+        }
+
+    @app.get("/facets", summary="Forces, panels, document types and the date range, with counts")
+    def facets(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:
+        return searcher.store.facets()
+
+    @app.get("/health", summary="Is the store reachable, how big is it, is the model loaded")
+    def health(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
+        body: dict[str, object] = {"status": "ok", "data_dir": str(settings.data_dir),
+                                   "vector_store": settings.chroma_url or "embedded",
+                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.timezone.utc).isoformat()}
+        try:
+            searcher = get_searcher(request)
+            docs, chunks = searcher.store.counts()
+            body.update(documents=docs, chunks=chunks, vectors=searcher.store.collection.count(),
+                        model=settings.model, model_loaded=searcher._embedder is not None)
+            return JSONResponse(body)
+        except PrecedentError as exc:
+            body.update(status="unavailable", detail=str(exc))
+            return JSONResponse(body, status_code=503)
+
+    static = resources.files("precedent.api").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(str(static.joinpath("index.html")), media_type="text/html")
+
+    _include_optional_routers(app)
+    return app
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Routers that live in their own modules (answers and comparison, admin writes)."""
+    import importlib
+
+    for name in ("precedent.api.answers_routes", "precedent.api.admin_routes"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)

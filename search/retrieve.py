@@ -1,0 +1,135 @@
+"""Hybrid retrieval: dense and lexical candidates, fused, deduplicated, cut to k, with citations.
+
+Each stage is its own function so it can be measured alone (see eval/).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.errors import BadQuery
+from precedent.ingest.records import Chunk, Document
+from precedent.ingest.settings import Settings
+from precedent.search.citations import Citation
+from precedent.search.filters import check_query
+from precedent.search.query import ParsedQuery, parse_query
+from precedent.search.snippet import make_snippet
+from precedent.search.store import Filters, Store
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+Ranked = list[tuple[str, float]]
+
+
+@dataclass
+class SearchHit:
+    rank: int
+    score: float
+    chunk: Chunk
+    document: Document
+    snippet: str
+    dense_score: float | None = None  # cosine similarity, when the dense side saw this chunk
+
+    @property
+    def citation(self) -> Citation:
+        return Citation.of(self.chunk, self.document)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rank": self.rank, "score": round(self.score, 6), "text": self.chunk.text, "snippet": self.snippet,
+            "citation": self.citation.model_dump(mode="json"),
+        }
+
+
+def rrf(rankings: Sequence[Ranked], k: int = 60, weights: Sequence[float] | None = None) -> Ranked:
+    """Reciprocal rank fusion: robust to the two sides' scores living on different scales."""
+    scores: dict[str, float] = {}
+    weights = weights or [1.0] * len(rankings)
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def dedupe(ranked: Ranked, chunks: dict[str, Chunk]) -> Ranked:
+    """Drop a hit whose span overlaps a better hit from the same document (split paragraphs)."""
+    kept: Ranked = []
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for chunk_id, score in ranked:
+        chunk = chunks.get(chunk_id)
+        if chunk is None:
+            continue  # vector without a committed row: a write in flight
+        seen = spans.setdefault(chunk.document_id, [])
+        if any(chunk.start < e and s < chunk.end and _overlap(chunk, s, e) > 0.2 for s, e in seen):
+            continue
+        seen.append((chunk.start, chunk.end))
+        kept.append((chunk_id, score))
+    return kept
+
+
+def _overlap(chunk: Chunk, start: int, end: int) -> float:
+    inter = min(chunk.end, end) - max(chunk.start, start)
+    return inter / max(1, min(chunk.end - chunk.start, end - start))
+
+
+class Searcher:
+    """Owns a store and the model; one per process (the API keeps one)."""
+
+    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store.open(settings)
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
+            self.store.check_compatible(self.settings.model, self._embedder.dimension)
+        return self._embedder
+
+    def dense(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
+        vector = self.embedder.encode_query(query.text)
+        return self.store.dense_query(vector, n, filters)
+
+    def lexical(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
+        match = query.fts()
+        if match is None:
+            return []
+        return self.store.lexical_query(match, n, filters)
+
+    def candidates(self, query: ParsedQuery, mode: str, n: int, filters: Filters) -> tuple[Ranked, dict[str, float]]:
+        """Fused candidates and each candidate's dense similarity (used for the relevance bar)."""
+        if mode not in MODES:
+            raise BadQuery(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
+        dense = self.dense(query, n, filters) if mode in ("dense", "hybrid") else []
+        lexical = self.lexical(query, n, filters) if mode in ("lexical", "hybrid") else []
+        sims = dict(dense)
+        if mode == "dense":
+            return dense, sims
+        if mode == "lexical":
+            return lexical, sims
+        return rrf([dense, lexical], k=self.settings.rrf_k), sims
+
+    def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[SearchHit]:
+        query = check_query(query)
+        if not 1 <= k <= 100:
+            raise BadQuery(f"k must be between 1 and 100 (got {k})")
+        filters = filters or Filters()
+        parsed = parse_query(query)
+        pool = max(self.settings.candidates, k * 3)
+        ranked, sims = self.candidates(parsed, mode, pool, filters)
+        stored = self.store.get_chunks([cid for cid, _ in ranked])
+        ranked = dedupe(ranked, {cid: s.chunk for cid, s in stored.items()})[:k]
+        terms = parsed.highlight_terms()
+        hits = []
+        for rank, (chunk_id, score) in enumerate(ranked, start=1):
+            sc = stored[chunk_id]
+            hits.append(SearchHit(rank, score, sc.chunk, sc.document, make_snippet(sc.chunk.text, terms),
+                                  sims.get(chunk_id)))
+        return hits

@@ -1,0 +1,82 @@
+"""The sentence(s) inside a passage that best answer the query, with the query's words marked."""
+
+from __future__ import annotations
+
+import re
+
+from precedent.search.query import tokens
+
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+_SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+[\"'’”)]*|\n|$)")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of sentences (and bullet lines) in text."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e - s > 1:
+            spans.append((s, e))
+    return spans
+
+
+def _stem(word: str) -> str:
+    return word[:5] if len(word) > 5 else word
+
+
+def sentence_score(sentence: str, stems: set[str]) -> float:
+    words = tokens(sentence)
+    if not words:
+        return 0.0
+    hits = {_stem(w) for w in words} & stems
+    return len(hits) + 0.1 * sum(1 for w in words if _stem(w) in stems) / len(words)
+
+
+def best_sentences(text: str, terms: list[str], limit: int = 2, max_chars: int = 360) -> list[tuple[int, int]]:
+    spans = sentences(text)
+    if not spans:
+        return []
+    stems = {_stem(t) for t in terms}
+    scored = sorted(range(len(spans)), key=lambda i: -sentence_score(text[spans[i][0]:spans[i][1]], stems))
+    chosen = sorted(scored[:1])
+    if limit > 1 and len(spans) > 1:
+        best = chosen[0]
+        neighbours = [i for i in (best + 1, best - 1) if 0 <= i < len(spans)]
+        neighbours.sort(key=lambda i: -sentence_score(text[spans[i][0]:spans[i][1]], stems))
+        for i in neighbours[: limit - 1]:
+            if spans[max(best, i)][1] - spans[min(best, i)][0] <= max_chars:
+                chosen = sorted({best, i})
+    return [spans[i] for i in chosen]
+
+
+def mark_terms(text: str, terms: list[str]) -> str:
+    stems = {_stem(t) for t in terms if t}
+    if not stems:
+        return text
+
+    def mark(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return f"{MARK_OPEN}{word}{MARK_CLOSE}" if _stem(word.lower()) in stems else word
+
+    return re.sub(r"[^\W_]+", mark, text)
+
+
+def make_snippet(text: str, terms: list[str], max_chars: int = 360) -> str:
+    spans = best_sentences(text, terms, max_chars=max_chars)
+    if not spans:
+        return mark_terms(" ".join(text[:max_chars].split()), terms)
+    start, end = spans[0][0], spans[-1][1]
+    piece = " ".join(text[start:end].split())
+    if len(piece) > max_chars:
+        piece = piece[:max_chars].rsplit(" ", 1)[0] + " …"
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text.rstrip()) and not piece.endswith("…") else ""
+    return prefix + mark_terms(piece, terms) + suffix
+
+
+def plain(snippet: str) -> str:
+    return snippet.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real seed corpus, ingested once per session into a real store on disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from precedent.ingest.settings import Settings, quiet_and_offline
+
+quiet_and_offline()
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("PRECEDENT_SHARED", ROOT.parent / "shared"))
+SEEDS = SHARED / "corpus" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    if not (SEEDS / "manifest.csv").exists():
+        pytest.fail(f"seed corpus not found at {SEEDS}: tests need ../shared beside the repository")
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Settings:
+    """A data dir holding the five seed documents, ingested with their manifest."""
+    from precedent.ingest.pipeline import ingest_paths
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"))
+    report = ingest_paths([seeds_dir], settings)
+    assert report.added == 5, report.to_dict()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def seed_searcher(seed_settings: Settings):  # type: ignore[no-untyped-def]
+    from precedent.search.retrieve import Searcher
+
+    return Searcher(seed_settings)
+
+
+@pytest.fixture(scope="session")
+def client(seed_settings: Settings) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from precedent.api.app import create_app
+
+    with TestClient(create_app(seed_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def fresh_settings(tmp_path: Path) -> Settings:
+    """An empty data dir of its own, for tests that change the store."""
+    return Settings(data_dir=tmp_path / "data")
