@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import zipfile
 from pathlib import PurePath
 
@@ -22,6 +23,8 @@ SUPPORTED = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".
 _MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
 _MAX_DOCX_RATIO = 200
 _MAX_HTML_DEPTH = 400
+# A list item that carries its own number or letter ("1.1 ...", "(a) ...") is a paragraph, not a bullet.
+_LABELLED = re.compile(r"^(\d{1,3}(\.\d{1,3})+\.?|\([a-zA-Z]{1,6}\)|\(\d{1,3}\))\s")
 
 
 def file_kind(filename: str) -> str:
@@ -103,7 +106,7 @@ def _element_texts(elements: list) -> list[str]:  # type: ignore[type-arg]
         text = (el.text or "").strip()
         if not text:
             continue
-        if type(el).__name__ == "ListItem":
+        if type(el).__name__ == "ListItem" and not _LABELLED.match(text):
             text = "• " + text
         texts.append(text)
     return texts

@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -122,6 +123,7 @@ class FakeModernGov:
     meetings_xml: dict[str, str] = field(default_factory=dict)  # prefix -> full GetMeetings answer
     service_off: set[str] = field(default_factory=set)  # prefixes whose web service answers 403
     scripted: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses to answer first
+    slow: dict[str, float] = field(default_factory=dict)  # route -> seconds to stall before answering
     hits: list[Hit] = field(default_factory=list)
     base: str = ""
 
@@ -158,7 +160,7 @@ class FakeModernGov:
         else:
             found = self.resources.get(key)
             if found is None:
-                return 404, {"Content-Type": "text/html"}, b"<html><body>404 - File or directory not found.</body></html>"
+                return 404, {"Content-Type": "text/html"}, b"<html><body>404 - File not found.</body></html>"
             resource = found
         out = {"Content-Type": resource.content_type}
         if resource.validators:
@@ -197,21 +199,27 @@ def serve(site: FakeModernGov) -> tuple[ThreadingHTTPServer, threading.Thread]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            stall = site.slow.get(route_key(self.path))
+            if stall:
+                time.sleep(stall)
             status, out, body = site.answer(self.path, headers)
-            site.hits.append(Hit(self.path, status, "if-none-match" in headers or "if-modified-since" in headers,
-                                 headers.get("user-agent", "")))
-            self.send_response(status)
-            for name, value in out.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            conditional = "if-none-match" in headers or "if-modified-since" in headers
+            site.hits.append(Hit(self.path, status, conditional, headers.get("user-agent", "")))
+            try:
+                self.send_response(status)
+                for name, value in out.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and left, as the timeout test intends
 
         def log_message(self, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     site.base = f"http://127.0.0.1:{server.server_address[1]}"
     return server, thread
@@ -289,7 +297,8 @@ class RecordingIngest:
         self.batches: list[list[SourceItem]] = []
         self._hashes: dict[str, str] = {}
 
-    def __call__(self, items: Iterable[SourceItem], settings: Settings, *, progress: bool = False) -> IngestReport:
+    def __call__(self, items: Iterable[SourceItem], settings: Settings, *,
+                 progress: bool = False) -> IngestReport:
         batch = list(items)
         self.batches.append(batch)
         report = IngestReport()
@@ -413,7 +422,8 @@ def test_crawl_turns_items_into_minutes_and_linked_files_into_reports(
     minutes = docs["mg-democracy-plymouth-gov-uk-item-30003"]
     assert minutes.source == minutes.meta.url == "https://democracy.plymouth.gov.uk/mgAi.aspx?ID=30003"
     assert minutes.filename == "item-30003.html"
-    assert minutes.data.startswith(b"<html><body><h1>Police and Crime Commissioner&#x27;s Performance Report</h1>")
+    assert minutes.data.startswith(
+        b"<html><body><h1>Police and Crime Commissioner&#x27;s Performance Report</h1>")
     assert b"<li class=\"MsoNormal\">101 call answering times" in minutes.data
     assert minutes.meta.doc_type == "minutes" and minutes.meta.meeting_date == dt.date(2023, 2, 3)
     assert minutes.meta.agenda_item is not None
@@ -423,7 +433,8 @@ def test_crawl_turns_items_into_minutes_and_linked_files_into_reports(
                                                         "Devon and Cornwall Police and Crime Panel")
     report = docs["mg-democracy-plymouth-gov-uk-doc-5002"]
     assert report.meta.doc_type == "report" and report.filename == "PCC Performance Report.pdf"
-    assert report.meta.url == "https://democracy.plymouth.gov.uk/documents/s5002/PCC%20Performance%20Report.pdf"
+    assert report.meta.url == (
+        "https://democracy.plymouth.gov.uk/documents/s5002/PCC%20Performance%20Report.pdf")
     assert report.data.startswith(b"%PDF-")
     converted = docs["mg-democracy-plymouth-gov-uk-doc-5001"]
     assert converted.filename == "Minutes 18 11 2022 Police and Crime Panel.pdf"
@@ -474,11 +485,23 @@ def test_a_500_then_success_is_retried(site: FakeModernGov, settings: Settings) 
     assert not any("10245" in f.url or "s5002" in f.url for f in summary.documents_failed)
 
 
-def test_retries_are_bounded_and_a_persistent_500_is_reported(site: FakeModernGov, settings: Settings) -> None:
+def test_retries_are_bounded_and_a_persistent_500_is_reported(
+        site: FakeModernGov, settings: Settings) -> None:
     site.fail_next("/plymouth/documents/s5002/PCC Performance Report.pdf", 500, 500, 500, 500)
     summary = run(local_panels(site, "Devon and Cornwall"), settings, RecordingIngest())
     assert len(site.requests_to("s5002")) == settings.crawl_retries + 1
     assert any("s5002" in f.url and "HTTP 500" in f.error for f in summary.documents_failed)
+
+
+def test_a_timeout_is_retried_then_reported_for_that_document_only(
+        site: FakeModernGov, settings: Settings) -> None:
+    site.slow[route_key("/plymouth/documents/s5002/PCC Performance Report.pdf")] = 0.5
+    quick = settings.model_copy(update={"crawl_timeout_s": 0.1, "crawl_retries": 1})
+    ingest = RecordingIngest()
+    summary = run(local_panels(site, "Devon and Cornwall"), quick, ingest)
+    timed_out = [f for f in summary.documents_failed if "s5002" in f.url]
+    assert len(timed_out) == 1 and "timed out after 2 attempts" in timed_out[0].error
+    assert "mg-democracy-plymouth-gov-uk-doc-5004" in ingest.by_id()  # the next file was still fetched
 
 
 def test_a_site_with_its_web_service_off_is_crawled_through_its_public_pages(
@@ -506,7 +529,8 @@ def test_a_committee_without_an_id_is_found_by_its_title(site: FakeModernGov, se
     with client_for(settings) as client:
         crawl(dorset, settings, since=dt.date(2019, 1, 1), until=dt.date(2019, 3, 31), client=client,
               ingest=RecordingIngest())
-    asked = dict(parse_qsl(urlsplit(site.requests_to("/dorset-old/mgWebService.asmx/GetMeetings")[0].path).query))
+    first_ask = site.requests_to("/dorset-old/mgWebService.asmx/GetMeetings")[0]
+    asked = dict(parse_qsl(urlsplit(first_ask.path).query))
     assert asked["lCommitteeId"] == "138"  # the exact title wins over the sub-committee
 
 
@@ -552,7 +576,8 @@ def test_recrawl_fetches_only_what_changed_and_reingests_exactly_those_two(
     assert second.not_modified == second.requests - len(full_downloads) - 1  # the 404 PDF
 
 
-def test_a_dry_run_reports_without_ingesting_or_writing_state(site: FakeModernGov, settings: Settings) -> None:
+def test_a_dry_run_reports_without_ingesting_or_writing_state(
+        site: FakeModernGov, settings: Settings) -> None:
     summary = run(local_panels(site, "Devon and Cornwall"), settings, None, dry_run=True)
     assert summary.dry_run and summary.documents_new == 9
     assert not (settings.data_dir / "crawl_state.sqlite3").exists()
@@ -580,7 +605,8 @@ def test_end_to_end_crawl_into_a_real_index_then_only_changes_are_reingested(
     assert first.documents_new == 11 and not [f for f in first.documents_failed if "s5101" not in f.url
                                                and "10350" not in f.url]
     minutes = documents["mg-democracy-plymouth-gov-uk-item-30003"]
-    assert minutes.doc_type == "minutes" and minutes.url == "https://democracy.plymouth.gov.uk/mgAi.aspx?ID=30003"
+    assert minutes.doc_type == "minutes"
+    assert minutes.url == "https://democracy.plymouth.gov.uk/mgAi.aspx?ID=30003"
     assert minutes.agenda_item is not None and minutes.agenda_item.number == "5"
     assert documents["mg-cabinet-leicester-gov-uk-doc-6101"].doc_type == "report"
     assert not any("SECRET" in d.title for d in documents.values())

@@ -34,6 +34,7 @@ class FetchFailed(PrecedentError):
     def __init__(self, url: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{url}: {message}")
         self.url = url
+        self.reason = message
         self.status = status
 
 
@@ -500,7 +501,8 @@ class ModernGovClient:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 if last:
                     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "network error"
-                    raise FetchFailed(url, f"{kind} after {attempts} attempts ({type(exc).__name__})") from exc
+                    reason = f"{kind} after {attempts} attempts ({type(exc).__name__})"
+                    raise FetchFailed(url, reason) from exc
                 self._sleep(self.backoff_s * 2**attempt)
                 continue
             if response.status_code in RETRY_STATUSES and not last:

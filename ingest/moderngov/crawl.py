@@ -123,7 +123,8 @@ def crawl(
     summary = CrawlSummary(dry_run=dry_run)
     own_client = client is None
     http = client or ModernGovClient(settings)
-    requests_before, not_modified_before, bytes_before = http.requests, http.not_modified, http.bytes_downloaded
+    # A client passed in may have served earlier crawls: count only this one's requests.
+    before = (http.requests, http.not_modified, http.bytes_downloaded)
     state = CrawlState.open(settings, read_only=dry_run)
     bar = _progress_bar(progress)
     try:
@@ -141,9 +142,9 @@ def crawl(
             bar.close()
         if own_client:
             http.close()
-    summary.requests = http.requests - requests_before
-    summary.not_modified = http.not_modified - not_modified_before
-    summary.bytes_downloaded = http.bytes_downloaded - bytes_before
+    summary.requests = http.requests - before[0]
+    summary.not_modified = http.not_modified - before[1]
+    summary.bytes_downloaded = http.bytes_downloaded - before[2]
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -171,6 +172,8 @@ class _Crawl:
         self.seen_sources: set[str] = set()  # a document linked from two items is fetched once
 
     def fail(self, url: str, error: Exception | str) -> None:
+        if isinstance(error, FetchFailed) and error.url == url:
+            error = error.reason  # the URL is already beside it
         self.summary.documents_failed.append(CrawlFailure(url=url, error=str(error)))
 
     # --- listings ----------------------------------------------------------------------------------
@@ -306,17 +309,17 @@ class _Crawl:
         if not body.strip():
             return None  # no minutes published for this item (yet)
         data = minutes_page(item.title, body)
-        digest = content_hash(data)
-        known = self.state.document_hash(source)
-        if known == digest:
-            self.summary.documents_unchanged += 1
-            return None
         when = f"{date.day} {date:%B %Y}" if date else "undated meeting"
         meta = DocumentMeta(
             document_id=f"mg-{site.host_slug}-item-{item.id}",
             title=f"Minutes, {when}: {item.title}",
             force=panel.force, panel=panel.panel, meeting_date=date, doc_type="minutes",
             agenda_item=AgendaItem(number=item.number, title=item.title), url=source)
+        digest = item_digest(data, meta)
+        known = self.state.document_hash(source)
+        if known == digest:
+            self.summary.documents_unchanged += 1
+            return None
         return _Pending(SourceItem(source, f"item-{item.id}.html", data, meta), digest, None, known is None)
 
     def document(self, panel: Panel, site: Site, item: Item, doc: LinkedDoc,
@@ -342,17 +345,17 @@ class _Crawl:
         if actual is None:
             self.fail(source, f"not a PDF or DOCX (Content-Type '{fetched.content_type}')")
             return None
-        digest = content_hash(fetched.body)
+        filename = document_filename(doc, actual)
+        meta = DocumentMeta(
+            document_id=f"mg-{site.host_slug}-doc-{doc.attachment_id or content_hash(fetched.body)[:16]}",
+            title=doc.title or PurePosixPath(filename).stem,
+            force=panel.force, panel=panel.panel, meeting_date=date, doc_type="report",
+            agenda_item=AgendaItem(number=item.number, title=item.title), url=source)
+        digest = item_digest(fetched.body, meta)
         if known == digest:
             self.summary.documents_unchanged += 1
             self.state.save_fetch(fetched, keep_body=False)  # fresh validators for next time
             return None
-        filename = document_filename(doc, actual)
-        meta = DocumentMeta(
-            document_id=f"mg-{site.host_slug}-doc-{doc.attachment_id or digest[:16]}",
-            title=doc.title or PurePosixPath(filename).stem,
-            force=panel.force, panel=panel.panel, meeting_date=date, doc_type="report",
-            agenda_item=AgendaItem(number=item.number, title=item.title), url=source)
         return _Pending(SourceItem(source, filename, fetched.body, meta), digest, fetched, known is None)
 
     # --- ingest ------------------------------------------------------------------------------------
@@ -392,6 +395,11 @@ class _Crawl:
             self.state.save_document(p.item.source, document_id, p.digest, meeting_source)
             if p.fetched is not None:
                 self.state.save_fetch(p.fetched, keep_body=False)
+
+
+def item_digest(data: bytes, meta: DocumentMeta) -> str:
+    """The bytes and what the crawl says about them: a retitled item is re-ingested too."""
+    return content_hash(data + b"\0" + meta.model_dump_json().encode())
 
 
 def minutes_page(title: str, body_html: str) -> bytes:

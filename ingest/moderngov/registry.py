@@ -50,8 +50,9 @@ class Site:
 
     def fetch_url(self, canonical_url: str) -> str:
         """The URL to request for a canonical URL of this site (unchanged unless overridden)."""
-        if self.fetch_base_url and canonical_url.startswith(self.base_url):
-            return self.fetch_base_url + canonical_url[len(self.base_url):]
+        rest = canonical_url[len(self.base_url):]
+        if self.fetch_base_url and canonical_url.startswith(self.base_url) and rest[:1] in ("", "/", "?"):
+            return self.fetch_base_url + rest
         return canonical_url
 
     def window(self, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date] | None:
@@ -124,7 +125,8 @@ class _PanelEntry(BaseModel):
     def _panel_matches_force(self) -> _PanelEntry:
         force = force_named(self.force)
         if force is not None and force.panel != self.panel:
-            raise ValueError(f"panel '{self.panel}' differs from forces.toml's '{force.panel}' for {self.force}")
+            raise ValueError(
+                f"panel '{self.panel}' differs from forces.toml's '{force.panel}' for {self.force}")
         return self
 
 

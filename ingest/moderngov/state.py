@@ -128,8 +128,8 @@ class CrawlState:
             return
         with self._conn:
             self._conn.execute(
-                "INSERT OR REPLACE INTO documents (source, document_id, content_hash, meeting_url, ingested_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO documents"
+                " (source, document_id, content_hash, meeting_url, ingested_at) VALUES (?, ?, ?, ?, ?)",
                 (source, document_id, digest, meeting_url, _now()),
             )
 
