@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from importlib import resources
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -26,6 +26,7 @@ from precedent.search.retrieve import Searcher
 
 log = logging.getLogger(__name__)
 
+STATIC = Path(__file__).resolve().parent / "static"
 _STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503}
 
 
@@ -125,12 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body.update(status="unavailable", detail=str(exc))
             return JSONResponse(body, status_code=503)
 
-    static = resources.files("precedent.api").joinpath("static")
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        return FileResponse(str(static.joinpath("index.html")), media_type="text/html")
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     _include_optional_routers(app)
     return app
