@@ -29,7 +29,8 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> 
     """A data dir holding the five seed documents, ingested with their manifest."""
     from precedent.ingest.pipeline import ingest_paths
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"))
+    # Rate limiting is tested on its own (test_security.py); the shared client makes many calls.
+    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), rate_limit_per_minute=0)
     report = ingest_paths([seeds_dir], settings)
     assert report.added == 5, report.to_dict()
     return settings

@@ -1,0 +1,122 @@
+"""HTTP routes for cited answers and comparison: POST /ask, POST /ask/stream (SSE), POST /compare.
+
+Handlers only validate and translate; the work is in search/answer.py, search/llm.py and
+search/compare.py. Request bodies are bounded pydantic models, so bad input is a 422.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from precedent.api.deps import get_searcher, get_settings
+from precedent.ingest.settings import Settings
+from precedent.search.answer import DEFAULT_K, Answer, ask, retrieve
+from precedent.search.compare import DEFAULT_PER_FORCE, Comparison, compare
+from precedent.search.filters import MAX_QUERY_CHARS
+from precedent.search.followup import FilterSpec, Turn
+from precedent.search.llm import LLMClient, LLMUnavailable, llm_answer, stream_events
+from precedent.search.retrieve import Searcher
+
+router = APIRouter()
+
+Name = Annotated[str, Field(max_length=100)]
+DateText = Annotated[str, Field(max_length=40)]
+DocType = Literal["minutes", "report", "other"]
+
+
+class AskFilters(BaseModel):
+    force: list[Name] = Field(default_factory=list, max_length=50)
+    since: DateText | None = None
+    until: DateText | None = None
+    doc_type: DocType | None = None
+
+    def spec(self) -> FilterSpec:
+        return FilterSpec(force=tuple(self.force), since=self.since or None, until=self.until or None,
+                          doc_type=self.doc_type)
+
+
+class HistoryTurn(BaseModel):
+    question: str = Field(max_length=MAX_QUERY_CHARS)
+    filters_applied: AskFilters | None = None
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=DEFAULT_K, ge=1, le=50)
+    filters: AskFilters | None = None
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
+    mode: Literal["extractive", "llm"] = "extractive"
+
+    def turns(self) -> list[Turn]:
+        return [Turn(t.question, t.filters_applied.spec() if t.filters_applied else FilterSpec())
+                for t in self.history if t.question.strip()]
+
+
+class CompareRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    forces: list[Name] = Field(default_factory=list, max_length=50)
+    k: int = Field(default=DEFAULT_PER_FORCE, ge=1, le=20)
+    since: DateText | None = None
+    until: DateText | None = None
+    doc_type: DocType | None = None
+
+
+def _llm_off() -> JSONResponse:
+    return JSONResponse({"detail": "LLM mode is off: set PRECEDENT_LLM_URL (and PRECEDENT_LLM_MODEL) to an "
+                                   "OpenAI-compatible endpoint, or use POST /ask"}, status_code=404)
+
+
+@router.post("/ask", summary="A cited answer from the archive (extractive unless mode is 'llm')",
+             response_model=Answer)
+def ask_route(body: AskRequest, searcher: Annotated[Searcher, Depends(get_searcher)],
+              settings: Annotated[Settings, Depends(get_settings)]) -> Answer | JSONResponse:
+    filters = body.filters.spec() if body.filters else None
+    if body.mode == "extractive":
+        return ask(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    if not settings.llm_url:
+        return _llm_off()
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    client = LLMClient(settings)
+    try:
+        return llm_answer(client, retrieved)
+    except LLMUnavailable as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=502)
+    finally:
+        client.close()
+
+
+@router.post("/ask/stream", summary="The LLM answer as server-sent events: tokens, then the verified answer",
+             response_model=None)
+def ask_stream_route(
+    body: AskRequest, searcher: Annotated[Searcher, Depends(get_searcher)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> StreamingResponse | JSONResponse:
+    if not settings.llm_url:
+        return _llm_off()
+    filters = body.filters.spec() if body.filters else None
+    # Retrieval errors (a bad filter) are raised here, before the stream starts, so they stay a 422.
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    client = LLMClient(settings)
+
+    def events() -> Iterator[str]:
+        try:
+            for event in stream_events(client, retrieved):
+                yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
+        finally:
+            client.close()
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.post("/compare", response_model=Comparison,
+             summary="One question across forces: best passages per force and a per-year timeline")
+def compare_route(body: CompareRequest, searcher: Annotated[Searcher, Depends(get_searcher)]) -> Comparison:
+    return compare(searcher, body.question, forces=body.forces, k=body.k, since=body.since, until=body.until,
+                   doc_type=body.doc_type)

@@ -1,0 +1,295 @@
+"""Cited answers without an LLM: the best sentences of the passages that clear the relevance bar.
+
+``ask`` runs the whole path: follow-up resolution, filtered hybrid search, the relevance bar,
+then ``compose_answer``, which groups the passages by force and meeting, orders the groups by
+meeting date (undated papers last), and writes a lead line followed by one line per passage whose
+every sentence ends with the passage's ``[n]``. Nothing is written that is not a quoted sentence
+of a cited passage, apart from the lead line and the meeting headings that frame them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from precedent.search.citations import Citation, human_date
+from precedent.search.filters import build_filters
+from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, FilterSpec, Resolved, Turn, resolve
+from precedent.search.query import parse_query
+from precedent.search.relevance import RelevanceJudge, stem_sets
+from precedent.search.retrieve import Searcher, SearchHit
+from precedent.search.snippet import sentences
+from precedent.search.store import Filters
+
+DEFAULT_K = 8
+MAX_SENTENCE_CHARS = 320
+SENTENCES_PER_PASSAGE = 2
+# Below the bar but this close: worth naming as "the nearest topics the archive covers". Off-topic
+# general questions score under 0.3, absent policing topics 0.37-0.73 (see search/relevance.py).
+NEAREST_TOPIC_FLOOR = 0.45
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+class AnswerCitation(BaseModel):
+    n: int
+    text: str  # the whole passage
+    snippet: str  # its best sentences with the question's words in <mark>
+    citation: Citation
+
+
+class FiltersApplied(BaseModel):
+    force: list[str] = Field(default_factory=list)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    doc_type: str | None = None
+
+    @classmethod
+    def of(cls, filters: Filters) -> FiltersApplied:
+        return cls(force=list(filters.forces), since=filters.since, until=filters.until,
+                   doc_type=filters.doc_type)
+
+    def describe(self) -> str:
+        parts = []
+        if self.force:
+            parts.append(" or ".join(self.force))
+        if self.since:
+            parts.append(f"since {human_date(self.since)}")
+        if self.until:
+            parts.append(f"until {human_date(self.until)}")
+        if self.doc_type:
+            parts.append(f"{self.doc_type} only")
+        return ", ".join(parts)
+
+
+class Answer(BaseModel):
+    """An answer whose claims each end with ``[n]``, ``n`` being a citation's number."""
+
+    question: str
+    answer: str
+    found: bool
+    citations: list[AnswerCitation] = Field(default_factory=list)
+    filters_applied: FiltersApplied = Field(default_factory=FiltersApplied)
+    rewritten_question: str | None = None
+    mode: str = "extractive"  # or "llm"
+    dropped: list[str] = Field(default_factory=list)  # LLM sentences removed for lacking a valid citation
+
+
+@dataclass
+class Retrieved:
+    """What an answer is written from: the passages that cleared the bar, and the nearest others."""
+
+    question: str
+    resolved: Resolved
+    filters: Filters
+    relevant: list[SearchHit]
+    nearest: list[tuple[SearchHit, float]]  # best hits below the bar, with their relevance scores
+    unknown_forces: list[str]
+    covered_forces: list[str]
+    judge: RelevanceJudge
+
+    @property
+    def filters_applied(self) -> FiltersApplied:
+        return FiltersApplied.of(self.filters)
+
+
+
+def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
+             history: Sequence[Turn] = ()) -> Retrieved:
+    """Resolve a follow-up, search with its filters, and split the hits at the relevance bar."""
+    resolved = resolve(question, history, filters)
+    known = searcher.store.known_forces()
+    spec = resolved.filters
+    unknown: list[str] = []
+    if resolved.is_followup:
+        # A force named in a follow-up that the index lacks is an answer ("no papers"), not a 422.
+        unknown = [f for f in spec.force if f not in known]
+    forces = [f for f in spec.force if f not in unknown]
+    built = build_filters(known, forces, spec.since, spec.until, spec.doc_type)
+    judge = RelevanceJudge(searcher, resolved.topic)
+    if unknown:
+        return Retrieved(question, resolved, built, [], [], unknown, known, judge)
+    hits = searcher.search(resolved.search_text, k=k, filters=built)
+    scored = list(zip(hits, judge.judge(hits), strict=True))
+    relevant = [h for h, r in scored if r.clears_bar]
+    nearest = sorted(((h, r.score) for h, r in scored if not r.clears_bar), key=lambda hr: -hr[1])
+    return Retrieved(question, resolved, built, relevant, nearest, [], known, judge)
+
+
+def ask(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
+        history: Sequence[Turn] = ()) -> Answer:
+    """The extractive answer to ``question``: no LLM, no network."""
+    return compose_answer(retrieve(searcher, question, k=k, filters=filters, history=history))
+
+
+# -- composing -------------------------------------------------------------------------------
+
+
+def compose_answer(retrieved: Retrieved) -> Answer:
+    if not retrieved.relevant:
+        return nothing_found(retrieved)
+    focus = parse_query(" ".join(RESOLUTION_WORDS)).terms if retrieved.resolved.focus == RESOLUTIONS else ()
+    groups = group_by_meeting(retrieved.relevant)
+    lines = [lead_line(retrieved.resolved.topic, groups)]
+    citations: list[AnswerCitation] = []
+    any_resolution = False
+    for group in groups:
+        lines.append("")
+        lines.append(group_heading(group) + ":")
+        for hit in group:
+            n = len(citations) + 1
+            picked = pick_sentences(hit.chunk.text, retrieved.judge, focus)
+            any_resolution |= bool(focus) and any(_mentions(s, focus) for s in picked)
+            lines.append("- " + " ".join(cite(s, n) for s in picked))
+            citations.append(AnswerCitation(n=n, text=hit.chunk.text, snippet=hit.snippet,
+                                            citation=hit.citation))
+    if focus and not any_resolution:
+        lines.insert(1, "None of these passages records a resolution; this is what was said.")
+    return Answer(
+        question=retrieved.question, answer="\n".join(lines), found=True, citations=citations,
+        filters_applied=retrieved.filters_applied, rewritten_question=retrieved.resolved.rewritten_question,
+    )
+
+
+def nothing_found(retrieved: Retrieved) -> Answer:
+    applied = retrieved.filters_applied
+    if retrieved.unknown_forces:
+        text = (f"The archive holds no papers from {' or '.join(retrieved.unknown_forces)}. It covers "
+                f"{', '.join(retrieved.covered_forces) or 'no force yet'}.")
+    else:
+        scope = f" (searching {applied.describe()})" if applied.describe() else ""
+        text = f"The archive holds nothing that answers this question{scope}."
+        topics = nearest_topics(retrieved.nearest)
+        if topics:
+            text += " The nearest topics it does cover: " + "; ".join(topics) + "."
+    return Answer(question=retrieved.question, answer=text, found=False, filters_applied=applied,
+                  rewritten_question=retrieved.resolved.rewritten_question)
+
+
+def nearest_topics(nearest: Sequence[tuple[SearchHit, float]], limit: int = 3) -> list[str]:
+    topics: list[str] = []
+    for hit, score in nearest:
+        if score < NEAREST_TOPIC_FLOOR:
+            break
+        section, title = section_title(hit), hit.document.title
+        section = section.capitalize() if section.isupper() else section
+        label = title if section.casefold() == title.casefold() else f"{section}, in {title}"
+        label += f" ({hit.document.force or 'unknown force'})"
+        if label not in topics:
+            topics.append(label)
+        if len(topics) == limit:
+            break
+    return topics
+
+
+def section_title(hit: SearchHit) -> str:
+    """The agenda item or section a passage sits in (the last part of its context header)."""
+    parts = [p.strip() for p in hit.chunk.header.split(" | ")]
+    if hit.document.doc_type in parts:
+        tail = parts[parts.index(hit.document.doc_type) + 1:]
+        if tail:
+            return tail[-1]
+    return hit.document.title
+
+
+def group_by_meeting(hits: Sequence[SearchHit]) -> list[list[SearchHit]]:
+    """Passages grouped by force and meeting (an undated paper is its own group), oldest first."""
+    groups: dict[tuple[str, str], list[SearchHit]] = {}
+    for hit in hits:
+        doc = hit.document
+        meeting = doc.meeting_date.isoformat() if doc.meeting_date else f"undated:{doc.document_id}"
+        groups.setdefault((doc.panel or doc.force or "", meeting), []).append(hit)
+
+    def order(item: tuple[tuple[str, str], list[SearchHit]]) -> tuple[int, str, str]:
+        (panel, meeting), _ = item
+        return (1 if meeting.startswith("undated:") else 0, meeting, panel)
+
+    return [sorted(group, key=lambda h: (h.document.title, h.chunk.ordinal))
+            for _, group in sorted(groups.items(), key=order)]
+
+
+def group_heading(group: Sequence[SearchHit]) -> str:
+    doc = group[0].document
+    panel = doc.panel or (f"{doc.force} Police and Crime Panel" if doc.force else "Unknown panel")
+    titles = list(dict.fromkeys(h.document.title for h in group))
+    when = human_date(doc.meeting_date) if doc.meeting_date else "undated"
+    return f"{panel}, {when} ({'; '.join(titles)})"
+
+
+def lead_line(topic: str, groups: Sequence[Sequence[SearchHit]]) -> str:
+    """"Three panels discussed 101 response times:" (or a plainer line when the topic is not "about X")."""
+    panels = list(dict.fromkeys(g[0].document.panel or g[0].document.force or "an unnamed panel"
+                                for g in groups))
+    who = f"the {panels[0]}" if len(panels) == 1 else f"{_number(len(panels))} panels"
+    subject = topic_phrase(topic)
+    line = f"{who} discussed {subject}:" if subject else f"papers from {who} bear on this question:"
+    return line[0].upper() + line[1:]
+
+
+def topic_phrase(question: str) -> str | None:
+    m = re.search(r"\babout\s+(.+?)[\s?.!]*$", question.strip(), flags=re.I)
+    if not m or len(m.group(1)) > 80:
+        return None
+    return m.group(1)
+
+
+def _number(n: int) -> str:
+    return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+
+
+def _mentions(sentence: str, words: Sequence[str]) -> bool:
+    low = sentence.lower()
+    return any(w[:5] in low for w in words)
+
+
+def pick_sentences(text: str, judge: RelevanceJudge, focus: Sequence[str] = (),
+                   limit: int = SENTENCES_PER_PASSAGE) -> list[str]:
+    """The passage's sentences that best match the question, in reading order, cleaned for display.
+
+    A sentence scores the IDF-weighted share of the question's words it holds (the relevance
+    bar's coverage), plus one if it records a decision when the focus is on resolutions.
+    """
+    spans = sentences(text)
+    if not spans:
+        return [_clean(text)] if text.strip() else []
+    pieces = [text[s:e] for s, e in spans]
+    scores = [judge.coverage(stems) + (1.0 if focus and _mentions(piece, focus) else 0.0)
+              for piece, stems in zip(pieces, stem_sets(pieces), strict=True)]
+    ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
+    chosen = [ranked[0]]
+    for i in ranked[1:limit]:
+        if scores[i] >= 0.25 and len(_clean(pieces[i])) > 40:
+            chosen.append(i)
+    # A lead-in such as "this included -" says little alone: take the line after it too.
+    if len(chosen) < limit and pieces[chosen[0]].rstrip().endswith(("-", "–", ":")):
+        if chosen[0] + 1 < len(spans) and chosen[0] + 1 not in chosen:
+            chosen.append(chosen[0] + 1)
+    return [_clean(pieces[i]) for i in sorted(chosen)]
+
+
+def _clean(sentence: str) -> str:
+    text = " ".join(sentence.split())
+    text = re.sub(r"^[•·\-–—*]+\s*", "", text)
+    # Paragraph labels ("(ix) Members ...", "4 This section ...") belong to the locator, not the claim.
+    text = re.sub(r"^(?:\([a-zA-Z]{1,5}\)|\(?\d+(?:\.\d+)*\)?(?=\s+[A-Z]))\s+", "", text)
+    text = text[:1].upper() + text[1:]
+    text = _CITE.sub("", text)  # a bracketed number in the source must not pass for a citation
+    if len(text) > MAX_SENTENCE_CHARS:
+        text = text[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def cite(sentence: str, n: int) -> str:
+    """The sentence with its citation before the closing punctuation: "… to 101 calls [1]."."""
+    body = sentence.rstrip(" .;:,-–—")
+    end = "?" if sentence.endswith("?") else "!" if sentence.endswith("!") else "."
+    return f"{body} [{n}]{end}"
+
+
+def cited_numbers(answer: str) -> list[int]:
+    return [int(n) for n in _CITE.findall(answer)]

@@ -1,0 +1,174 @@
+"""Follow-up questions in a conversation: "and what about Dorset?" reuses the previous topic.
+
+The rule, kept deliberately simple:
+
+1. A question is a *follow-up* when there is a previous turn and nothing is left of it once its
+   cue words are removed: force names ("Dorset"), dates ("2020", "2019-04-01"), date words
+   ("since", "before", "after", "until", "in", "only"), focus words ("resolve", "decide",
+   "agree", "recommend") and the small words every question has ("and what about them?").
+   A question with a content word of its own ("what about knife crime?") is a new question.
+2. A follow-up's *topic* is the previous turn's topic. Turns are resolved in order, so a chain
+   ("101 response times" -> "and Dorset?" -> "only since 2020") keeps the first real question.
+3. Its *filters* are the previous turn's ``filters_applied``; any filter the request itself sets
+   overrides those; then what the follow-up says overrides both: a force named replaces the force
+   filter; "since/from YEAR" sets ``since`` to 1 January YEAR, "after YEAR" to 1 January YEAR+1,
+   "before YEAR" sets ``until`` to 31 December YEAR-1, "until/up to YEAR" to 31 December YEAR,
+   "in YEAR" both ends. ISO dates (2020-03-01) are taken as they are.
+4. A focus word asks for *resolutions*: the search adds "resolved agreed decided recommendation",
+   and the answer prefers sentences that record a decision.
+
+Filters here are plain strings, as a user sent them: ``build_filters`` validates them after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from precedent.ingest.forces import alias_pattern, force_named
+from precedent.search.query import STOPWORDS, tokens
+
+RESOLUTIONS = "resolutions"
+RESOLUTION_WORDS: tuple[str, ...] = ("resolved", "agreed", "decided", "recommendation")
+
+_FOCUS = re.compile(r"\b(resol\w*|decid\w*|decision\w*|agree\w*|recommend\w*|conclu\w*|outcome\w*)\b", re.I)
+_DATE = r"((?:19|20)\d{2}(?:-\d{2}-\d{2})?)"
+_SINCE = re.compile(rf"\b(?:since|from|starting|after)\s+(?:(?:the\s+)?start\s+of\s+)?{_DATE}", re.I)
+_AFTER = re.compile(rf"\bafter\s+{_DATE}", re.I)
+_BEFORE = re.compile(rf"\bbefore\s+{_DATE}", re.I)
+_UNTIL = re.compile(rf"\b(?:until|till|up\s+to|to|through)\s+{_DATE}", re.I)
+_IN = re.compile(rf"\b(?:in|during|for)\s+{_DATE}\b", re.I)
+_ANY_DATE = re.compile(rf"\b{_DATE}\b")
+
+# Words that carry no topic of their own in a follow-up ("and what about them, only since 2020?").
+_FILLER = frozenset("""
+since onwards onward starting start instead also else please ok okay thanks thank just only too either
+year years force forces area areas one ones same happened happen resolve resolved resolution resolutions
+decide decided decision decisions agree agreed recommend recommended recommendation recommendations conclude
+concluded conclusion outcome outcomes re regarding
+""".split())
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """Filters as the user gave them (strings), before validation against the index."""
+
+    force: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    doc_type: str | None = None
+
+    def overridden_by(self, other: FilterSpec) -> FilterSpec:
+        """This spec with every filter ``other`` sets replaced by ``other``'s value."""
+        return FilterSpec(
+            force=other.force or self.force, since=other.since or self.since,
+            until=other.until or self.until, doc_type=other.doc_type or self.doc_type,
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    filters: FilterSpec = field(default_factory=FilterSpec)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What to search for, once the conversation so far is taken into account."""
+
+    question: str  # as the user typed it
+    topic: str  # the question whose subject is searched for
+    filters: FilterSpec
+    focus: str | None = None  # RESOLUTIONS, or None
+    is_followup: bool = False
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.topic} {' '.join(RESOLUTION_WORDS)}" if self.focus == RESOLUTIONS else self.topic
+
+    @property
+    def rewritten_question(self) -> str | None:
+        if not self.is_followup:
+            return None
+        return f"{self.topic} (what was resolved or agreed)" if self.focus == RESOLUTIONS else self.topic
+
+
+def forces_named(text: str) -> list[str]:
+    """Canonical names of the forces a text mentions, in order of mention."""
+    names: list[str] = []
+    for m in alias_pattern().finditer(text):
+        force = force_named(m.group(1))
+        if force and force.name not in names:
+            names.append(force.name)
+    return names
+
+
+def _year_start(value: str) -> str:
+    return value if len(value) > 4 else f"{value}-01-01"
+
+
+def _year_end(value: str) -> str:
+    return value if len(value) > 4 else f"{value}-12-31"
+
+
+def dates_named(text: str) -> FilterSpec:
+    """The since/until a follow-up asks for ("only since 2020", "before 2019", "in 2017")."""
+    since = until = None
+    if m := _AFTER.search(text):
+        value = m.group(1)
+        since = value if len(value) > 4 else f"{int(value) + 1}-01-01"
+    elif m := _SINCE.search(text):
+        since = _year_start(m.group(1))
+    if m := _BEFORE.search(text):
+        value = m.group(1)
+        until = (dt.date.fromisoformat(value) - dt.timedelta(days=1)).isoformat() if len(value) > 4 \
+            else f"{int(value) - 1}-12-31"
+    elif m := _UNTIL.search(text):
+        until = _year_end(m.group(1))
+    if since is None and until is None and (m := _IN.search(text)):
+        since, until = _year_start(m.group(1)), _year_end(m.group(1))
+    return FilterSpec(since=since, until=until)
+
+
+def content_words(question: str) -> list[str]:
+    """The words of a question that name a topic (not a force, a date, a focus or a filler)."""
+    text = _ANY_DATE.sub(" ", alias_pattern().sub(" ", question))
+    words = (w.removesuffix("'s") for w in tokens(text))
+    return [w for w in words if len(w) > 1 and not w.isdigit() and w not in STOPWORDS and w not in _FILLER]
+
+
+def is_followup(question: str, history: Sequence[Turn]) -> bool:
+    return bool(history) and bool(tokens(question)) and not content_words(question)
+
+
+def resolve(question: str, history: Sequence[Turn] = (), filters: FilterSpec | None = None) -> Resolved:
+    """The topic, filters and focus of ``question`` given the turns before it (oldest first)."""
+    filters = filters or FilterSpec()
+    previous: Resolved | None = None
+    for turn in history:
+        previous = _resolve_turn(turn.question, previous, turn.filters)
+    if previous is None or not is_followup(question, history):
+        return Resolved(question=question, topic=question, filters=filters)
+    return _followup(question, previous, filters)
+
+
+def _resolve_turn(question: str, previous: Resolved | None, applied: FilterSpec) -> Resolved:
+    """One past turn: its topic, and the filters the server reported applying to it."""
+    if previous is not None and not content_words(question) and tokens(question):
+        return replace(_followup(question, previous, FilterSpec()), filters=applied)
+    return Resolved(question=question, topic=question, filters=applied)
+
+
+def _followup(question: str, previous: Resolved, requested: FilterSpec) -> Resolved:
+    said = dates_named(question)
+    said = replace(said, force=tuple(forces_named(question)))
+    filters = previous.filters.overridden_by(requested).overridden_by(said)
+    # "only since 2020" after "before 2018": the bound just said wins, the contradicting one goes.
+    if said.since and not said.until and filters.until and filters.until < said.since:
+        filters = replace(filters, until=None)
+    if said.until and not said.since and filters.since and filters.since > said.until:
+        filters = replace(filters, since=None)
+    focus = RESOLUTIONS if _FOCUS.search(question) else previous.focus
+    return Resolved(question=question, topic=previous.topic, filters=filters, focus=focus, is_followup=True)
