@@ -16,7 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from precedent.api import admin_routes, answers_routes
 from precedent.api.deps import get_searcher, get_settings
+from precedent.api.security import install_security
 from precedent.ingest.errors import (
     BadQuery, ModelUnavailable, PrecedentError, StoreMismatch, StoreMissing, StoreUnavailable,
 )
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Semantic search and cited answers over Police and Crime Panel archives.",
         version="0.1.0",
     )
+    install_security(app, settings)
     app.state.settings = settings
     app.state.searcher = None
 
@@ -132,19 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
-    _include_optional_routers(app)
+    app.include_router(answers_routes.router)
+    app.include_router(admin_routes.router)
     return app
 
-
-def _include_optional_routers(app: FastAPI) -> None:
-    """Routers that live in their own modules (answers and comparison, admin writes)."""
-    import importlib
-
-    for name in ("precedent.api.answers_routes", "precedent.api.admin_routes"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        app.include_router(module.router)

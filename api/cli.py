@@ -208,26 +208,18 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
-def _register_optional() -> None:
-    """Commands that live beside their feature (answers, eval, crawl)."""
-    import importlib
+def _register_feature_commands() -> None:
+    """Commands that live beside their feature (answers, crawl, eval)."""
+    from precedent.api.cli_answers import ask_command, compare_command
+    from precedent.api.cli_crawl import crawl_command
+    from precedent.eval.cli import bench_command, eval_command
 
-    for module_name, commands in (
-        ("precedent.api.cli_answers", {"ask": "ask_command", "compare": "compare_command"}),
-        ("precedent.eval.cli", {"eval": "eval_command", "bench": "bench_command"}),
-        ("precedent.api.cli_crawl", {"crawl": "crawl_command"}),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for name, attr in commands.items():
-            app.command(name)(friendly(getattr(module, attr)))
+    for name, command in (("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
+                          ("eval", eval_command), ("bench", bench_command)):
+        app.command(name)(friendly(command))
 
 
-_register_optional()
+_register_feature_commands()
 
 
 def main() -> None:

@@ -81,7 +81,8 @@ def latency_plot(latencies: dict[str, Sequence[float]], title: str) -> str:
     if not names:
         return ""
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.5))
-    ax.boxplot([list(latencies[n]) for n in names], vert=False, labels=names, showfliers=True)
+    ax.boxplot([list(latencies[n]) for n in names], orientation="horizontal", showfliers=True)
+    ax.set_yticks(range(1, len(names) + 1), names)
     ax.set_xlabel("milliseconds")
     ax.set_xscale("log")
     ax.grid(alpha=0.3, axis="x")

@@ -24,7 +24,7 @@ from precedent.eval.metrics import (
     CUTOFFS, DOC_RECALL_AT, NDCG_AT, QuestionRow, by_force, mean_metrics, percentile, recall_curve,
     score_question,
 )
-from precedent.eval.questions import BadQuestions, Question, load_questions
+from precedent.eval.questions import Question, load_questions
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.pipeline import IngestReport, ingest_paths
 from precedent.ingest.settings import Settings
@@ -340,16 +340,21 @@ def citation_passage(citation: Any, searcher: Searcher) -> Passage:
 
 
 def answer_sentences(answer: str) -> list[str]:
-    """Sentences of an answer, a trailing run of bare markers ("... plan. [2]") joined to its sentence."""
+    """The claims of an answer: its sentences, a trailing bare marker ("... plan. [2]") joined to its
+    sentence. Headings and lead lines (a line ending in ":") frame claims rather than make them."""
     out: list[str] = []
-    for part in _SENTENCE.split(answer.strip()):
-        part = part.strip()
-        if not part:
+    for line in answer.splitlines():
+        line = line.strip().lstrip("-•*").strip()
+        if not line or line.endswith(":"):
             continue
-        if out and not _MARKER.sub("", part).strip(" .;,"):
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
+        for part in _SENTENCE.split(line):
+            part = part.strip()
+            if not part:
+                continue
+            if out and not _MARKER.sub("", part).strip(" .;,"):
+                out[-1] = f"{out[-1]} {part}"
+            else:
+                out.append(part)
     return [s for s in out if len(_MARKER.sub("", s).split()) >= 3]
 
 
@@ -363,9 +368,12 @@ def answer_metrics(searcher: Searcher, questions: Sequence[Question], offtopic: 
     if importlib.util.find_spec(ANSWERS_MODULE) is None:
         return {"skipped": "answers module not available (precedent.search.answer)"}
     try:
-        answer_question = importlib.import_module(ANSWERS_MODULE).answer_question
-    except (ImportError, AttributeError) as exc:
+        module = importlib.import_module(ANSWERS_MODULE)
+    except ImportError as exc:
         return {"skipped": f"answers module not usable: {exc}"}
+    answer_question = getattr(module, "answer_question", None) or getattr(module, "ask", None)
+    if answer_question is None:
+        return {"skipped": f"{ANSWERS_MODULE} has neither answer_question() nor ask()"}
     offtopic = load_offtopic() if offtopic is None else offtopic
     cites_evidence, found, sentences, valid, rows = 0, 0, 0, 0, []
     for q in questions:

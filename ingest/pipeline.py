@@ -202,7 +202,7 @@ def ingest_paths(
 ) -> IngestReport:
     files, skipped = find_files(paths)
     meta = manifests_for(paths, manifest)
-    report = ingest_items(file_items(files, meta), settings, progress=progress, total=len(files))
+    report = ingest_items(file_items(files, meta, settings.max_file_mb), settings, progress=progress, total=len(files))
     report.skipped = [Failure(s.path, s.reason) for s in skipped]
     return report
 

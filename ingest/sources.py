@@ -56,10 +56,17 @@ def manifests_for(paths: list[Path], explicit: Path | None) -> dict[str, Documen
     return found
 
 
-def file_items(files: list[Path], manifest: dict[str, DocumentMeta]) -> Iterator[SourceItem | tuple[Path, str]]:
-    """SourceItems, or (path, error) for files that cannot be read at all."""
+def file_items(
+    files: list[Path], manifest: dict[str, DocumentMeta], max_mb: int | None = None
+) -> Iterator[SourceItem | tuple[Path, str]]:
+    """SourceItems, or (path, error) for files that cannot be read at all or are too big to read."""
     for path in files:
         try:
+            size = path.stat().st_size
+            if max_mb is not None and size > max_mb * 1024 * 1024:
+                # Refused before reading, so a huge file costs no memory.
+                yield path, f"file is {size // (1024 * 1024)} MB, over the {max_mb} MB limit (PRECEDENT_MAX_FILE_MB)"
+                continue
             data = path.read_bytes()
         except OSError as exc:
             yield path, f"cannot read file: {exc.strerror}"

@@ -1,0 +1,279 @@
+"""Who may change the archive: upload and delete documents, start a ModernGov crawl, follow its job.
+
+Every route here needs ``Authorization: Bearer <PRECEDENT_ADMIN_KEY>``; with no key configured the
+routes are disabled (403), never open. Writes go through the app's own Searcher's store and embedder,
+so the API process is the only writer to its vector store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from precedent.api import deps
+from precedent.api.security import bearer_token, key_matches
+from precedent.ingest.errors import PrecedentError
+from precedent.ingest.parse import SUPPORTED, sniff_kind
+from precedent.ingest.records import DocumentMeta, SourceItem
+from precedent.ingest.settings import Settings
+from precedent.search.retrieve import Searcher
+from precedent.search.store import Store
+
+router = APIRouter(tags=["admin"])
+
+# Room for the form's other fields and the multipart boundaries around the file.
+_FORM_OVERHEAD = 64 * 1024
+_META_FIELDS = ("title", "force", "panel", "meeting_date", "doc_type", "url")
+_SAFE_NAME = re.compile(r"[^\w .()-]+")
+
+
+def require_admin(request: Request) -> None:
+    """403 when writes are disabled (no key configured), 401 when the key is missing or wrong."""
+    key = request.app.state.settings.admin_key
+    if not key:
+        raise HTTPException(403, "write endpoints are disabled: set PRECEDENT_ADMIN_KEY on the server to "
+                                 "enable them, then send it as 'Authorization: Bearer <key>'")
+    if not key_matches(bearer_token(request.headers.raw), key):
+        raise HTTPException(401, "missing or wrong admin key: send 'Authorization: Bearer <PRECEDENT_ADMIN_KEY>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+Admin = Annotated[None, Depends(require_admin)]
+
+
+def writer(request: Request) -> Searcher:
+    """The app's Searcher, created (with its store) if this is the first document."""
+    state = request.app.state
+    if state.searcher is None:
+        with deps._lock:
+            if state.searcher is None:
+                settings = state.settings
+                state.searcher = Searcher(settings, store=Store.open(settings, create=True))
+    return state.searcher
+
+
+def safe_filename(name: str | None) -> str:
+    """A display name from the client's filename: never a path, only the base name's safe characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _SAFE_NAME.sub("_", base).strip(" .")[:120]
+    return base or "upload"
+
+
+# -- uploads ------------------------------------------------------------------------------------
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "A .pdf, .docx, .html, .htm, .txt or .md file"},
+                "title": {"type": "string"}, "force": {"type": "string"}, "panel": {"type": "string"},
+                "meeting_date": {"type": "string", "format": "date"},
+                "doc_type": {"type": "string", "enum": ["minutes", "report", "other"]},
+                "url": {"type": "string"},
+            },
+        }}},
+    },
+}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@router.post("/documents", summary="Upload one document (admin key)", openapi_extra=_UPLOAD_SCHEMA,
+             status_code=201)
+async def upload_document(request: Request, _: Admin) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    limit = settings.max_upload_mb * 1024 * 1024
+    too_large = HTTPException(413, f"upload is over the {settings.max_upload_mb} MB limit (PRECEDENT_MAX_UPLOAD_MB)")
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        raise HTTPException(400, "Content-Length is not a number") from None
+    if declared > limit + _FORM_OVERHEAD:
+        raise too_large
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(415, "send the file as multipart/form-data with a 'file' field")
+
+    async def counted() -> AsyncIterator[bytes]:
+        # Content-Length can lie or be absent (chunked): count what actually arrives.
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit + _FORM_OVERHEAD:
+                raise _TooLarge
+            yield chunk
+
+    parser = MultiPartParser(request.headers, counted(), max_files=1, max_fields=len(_META_FIELDS) + 2,
+                             max_part_size=64 * 1024)
+    try:
+        form = await parser.parse()
+    except _TooLarge:
+        raise too_large from None
+    except (MultiPartException, KeyError, ValueError) as exc:
+        raise HTTPException(400, f"malformed multipart form: {exc}") from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "file: a file field named 'file' is required")
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise too_large
+        name = safe_filename(upload.filename)
+        fields = {k: v for k in _META_FIELDS if isinstance(v := form.get(k), str) and v.strip()}
+    finally:
+        await form.close()  # the spooled temp file goes with it, on every path
+
+    kind = _check_type(name, data)
+    meta = _meta(fields)
+    digest = hashlib.sha256(data).hexdigest()
+    item = SourceItem(source=f"upload:{digest}", filename=name, data=data, meta=meta)
+    searcher = writer(request)
+    return await run_in_threadpool(_ingest_upload, searcher, settings, item, kind)
+
+
+def _check_type(name: str, data: bytes) -> str:
+    ext = PurePath(name).suffix.lower()
+    kind = SUPPORTED.get(ext)
+    if kind is None:
+        known = ", ".join(sorted(SUPPORTED))
+        raise HTTPException(415, f"unsupported file type '{ext or '(none)'}': upload one of {known}")
+    if not data.strip():
+        raise HTTPException(422, "the file is empty")
+    sniffed = sniff_kind(data)
+    if kind in ("pdf", "docx") and sniffed != kind:
+        raise HTTPException(415, f"the file is named {ext} but its content is not a {kind.upper()} file")
+    if kind in ("text", "html") and (sniffed in ("pdf", "docx", "ole") or b"\x00" in data[:8192]):
+        raise HTTPException(415, f"the file is named {ext} but its content is binary, not text")
+    return kind
+
+
+def _meta(fields: dict[str, str]) -> DocumentMeta:
+    try:
+        return DocumentMeta(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(422, problems[:500]) from None
+
+
+def _ingest_upload(searcher: Searcher, settings: Settings, item: SourceItem, kind: str) -> JSONResponse:
+    from precedent.ingest.pipeline import ingest_items
+
+    report = ingest_items([item], settings, store=searcher.store, embedder=searcher.embedder)
+    outcome = report.outcomes[0]
+    if outcome.status == "failed":
+        return JSONResponse({"detail": f"could not ingest the {kind} file: {outcome.error}",
+                             "status": "failed"}, status_code=422)
+    found = searcher.store.get_document(outcome.document_id or "")
+    if found is None:  # removed by a concurrent DELETE between the write and this read
+        raise HTTPException(409, "the document was deleted while it was being uploaded")
+    doc, _, chunks = found
+    return JSONResponse({"status": outcome.status, "document": doc.model_dump(mode="json"), "chunks": len(chunks)},
+                        status_code=201 if outcome.status == "added" else 200)
+
+
+@router.delete("/documents/{document_id}", summary="Delete one document everywhere (admin key)")
+def delete_document(document_id: str, request: Request, _: Admin) -> dict[str, object]:
+    searcher = writer(request)
+    if not searcher.store.remove_document(document_id):
+        raise HTTPException(404, f"no document '{document_id[:120]}': list them at GET /documents")
+    return {"deleted": document_id}
+
+
+# -- crawls and their jobs ---------------------------------------------------------------------
+
+class CrawlRequest(BaseModel):
+    forces: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class Job:
+    job_id: str
+    kind: str
+    request: dict[str, Any]
+    status: Literal["running", "done", "failed"] = "running"
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    finished: str | None = None
+    progress: dict[str, int] = field(default_factory=lambda: {"batches": 0, "documents": 0, "failed": 0})
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "kind": self.kind, "request": self.request, "status": self.status,
+                "started": self.started, "finished": self.finished, "progress": dict(self.progress),
+                "summary": self.summary, "error": self.error}
+
+
+def _jobs(request: Request) -> dict[str, Job]:
+    state = request.app.state
+    if not hasattr(state, "jobs"):
+        state.jobs = {}
+    return state.jobs
+
+
+@router.post("/crawl", summary="Start a ModernGov crawl in the background (admin key)", status_code=202)
+def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, object]:
+    from precedent.ingest.moderngov.crawl import crawl
+    from precedent.ingest.moderngov.registry import load_registry, select_panels
+
+    if body.since and body.until and body.since > body.until:
+        raise HTTPException(422, f"since {body.since} is after until {body.until}: swap them")
+    try:
+        panels = select_panels(load_registry(), body.forces)  # unknown forces fail here, not in the thread
+    except PrecedentError as exc:
+        raise HTTPException(422, str(exc)) from None
+    settings: Settings = request.app.state.settings
+    searcher = None if body.dry_run else writer(request)
+    job = Job(uuid.uuid4().hex, "crawl", body.model_dump(mode="json"))
+    _jobs(request)[job.job_id] = job
+
+    def ingest(items: Iterable[SourceItem], settings: Settings, progress: bool = False, **_: Any) -> Any:
+        from precedent.ingest.pipeline import ingest_items
+
+        assert searcher is not None
+        report = ingest_items(items, settings, store=searcher.store, embedder=searcher.embedder)
+        job.progress["batches"] += 1
+        job.progress["documents"] += report.added + report.updated + report.unchanged
+        job.progress["failed"] += len(report.failed)
+        return report
+
+    def run() -> None:
+        try:
+            summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
+                            ingest=None if body.dry_run else ingest)
+            job.summary, job.status = summary.to_dict(), "done"
+        except Exception as exc:  # the job records why it stopped; the server keeps running
+            job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"
+        finally:
+            job.finished = dt.datetime.now(dt.timezone.utc).isoformat()
+
+    threading.Thread(target=run, name=f"crawl-{job.job_id[:8]}", daemon=True).start()
+    return {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}
+
+
+@router.get("/jobs/{job_id}", summary="A background job's status, progress and summary (admin key)")
+def get_job(job_id: str, request: Request, _: Admin) -> dict[str, object]:
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job '{job_id[:64]}': POST /crawl starts one")
+    return job.to_dict()

@@ -1,0 +1,317 @@
+"""Query benchmark: p50/p95 of ``GET /search`` (dense, lexical, hybrid) and ``POST /ask`` against a
+running server on a large synthetic index, plus the server's RSS.
+
+The index holds recombined seed sentences, 100 chunks a document spread over every force, with
+vectors from the real model; chunks are written straight through ``Store.write_document``.
+Encoding is the slow part (tens of chunks/s on 2 cores), so vectors are cached in blocks and a
+built index is reused: ``--chunks 10000`` after ``--chunks 100000`` costs nothing new.
+
+    python -m precedent.eval.bench.query [--chunks 100000] [--cache-dir DIR] [--repeats 2] [--json]
+
+Targets on a 2-core machine: hybrid p50 <= 50 ms, p95 <= 150 ms, server RSS <= 1.5 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from precedent.eval.bench.synthetic import (
+    CHUNKS_PER_DOCUMENT, find_seeds, seed_sentences, synthetic_chunks, synthetic_document,
+)
+from precedent.eval.metrics import percentile
+from precedent.ingest.settings import Settings, quiet_and_offline
+
+BLOCK = 5000  # chunks per cached vector block (a multiple of CHUNKS_PER_DOCUMENT)
+INDEX_VERSION = 1
+TARGETS = {"hybrid_p50_ms": 50.0, "hybrid_p95_ms": 150.0, "server_rss_mb": 1536.0}
+
+# What panel users type: keywords, shorthand, questions, phrases, odd input and pasted text.
+QUERIES = (
+    "101 response times", "what did panels say about 101 response times", "precept increase",
+    "has the panel ever challenged the precept", "how long do callers wait on the non-emergency number",
+    "PCP", "police and crime plan refresh", "\"strategic alliance\"", "rural crime", "domestic abuse victims",
+    "special constables recruitment target", "cybercrime", "CCTV investment strategy", "mental health street triage",
+    "restorative justice coordinator", "road safety", "visible policing", "lack of targets in the plan",
+    "violence reduction network funding", "complaints measured IPCC indicators", "school liaison officer",
+    "mini-police scheme", "late papers", "quarterly performance reports", "delayed charging and diversion",
+    "ASB", "anti-social behaviour in town centres", "body worn video", "neighbourhood policing teams",
+    "chief constable confirmation hearing", "estates strategy", "medium term financial strategy",
+    "victims code compliance", "drug and alcohol services", "knife crime", "county lines",
+    "fraud against older people", "hate crime reporting", "Leicestershire", "Dorset", "Devon and Cornwall",
+    "RESOLVED that the report be noted", "technology investment mobile data", "NEAR AND OR *", "🚓 police?",
+    "the panel asked the commissioner to provide further information about the performance of the force "
+    "in relation to emergency and non-emergency call handling and what steps were being taken to improve it",
+)
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("precedent")) / "bench"
+
+
+def disk_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+# -- the synthetic index ---------------------------------------------------------------------------
+
+
+def block_vectors(block: int, sentences: list[str], cache: Path, embedder: Any, say: Any) -> np.ndarray:
+    """Vectors of chunks ``block*BLOCK .. (block+1)*BLOCK-1``, encoded once and kept in ``cache``."""
+    path = cache / f"vectors-{embedder.name}-{block:05d}.npy"
+    if path.exists():
+        return np.load(path)
+    texts = []
+    first_doc = block * BLOCK // CHUNKS_PER_DOCUMENT
+    for d in range(first_doc, first_doc + BLOCK // CHUNKS_PER_DOCUMENT):
+        doc = synthetic_document(d)
+        _, chunks = synthetic_chunks(doc, d * CHUNKS_PER_DOCUMENT, CHUNKS_PER_DOCUMENT, sentences)
+        texts.extend(c.embedding_text() for c in chunks)
+    started = time.perf_counter()
+    vectors = embedder.encode(texts)
+    say(f"  encoded block {block} ({len(texts)} chunks, {len(texts) / (time.perf_counter() - started):.0f}/s)")
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)
+    return vectors
+
+
+def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path | None = None,
+                          log: Any = None) -> dict[str, Any]:
+    """Build (or reuse) an index of ``chunks`` synthetic chunks under ``cache``; returns its facts."""
+    quiet_and_offline()
+    from precedent.ingest.embed import get_embedder
+    from precedent.search.store import Store
+
+    say = log or (lambda msg: print(msg, file=sys.stderr))
+    chunks = max(BLOCK, (chunks + BLOCK - 1) // BLOCK * BLOCK)
+    cache = cache or default_cache_dir()
+    index_dir = cache / f"index-{chunks}"
+    marker = index_dir / "synthetic.json"
+    if marker.exists():
+        facts = json.loads(marker.read_text())
+        if facts.get("chunks") == chunks and facts.get("version") == INDEX_VERSION:
+            say(f"reusing the {chunks}-chunk index in {index_dir} (built in {facts['build_s']:.0f} s)")
+            return {**facts, "reused": True}
+    shutil.rmtree(index_dir, ignore_errors=True)
+    settings = Settings(data_dir=index_dir)
+    sentences = seed_sentences(find_seeds(seeds))
+    embedder = get_embedder(settings.model, settings.embed_batch_size)
+    store = Store.open(settings, create=True)
+    store.ensure_model(settings.model, embedder.dimension)
+    say(f"building a {chunks}-chunk synthetic index in {index_dir} from {len(sentences)} seed sentences")
+    started = time.perf_counter()
+    encode_s = 0.0
+    for block in range(chunks // BLOCK):
+        t = time.perf_counter()
+        vectors = block_vectors(block, sentences, cache / "vectors", embedder, say)
+        encode_s += time.perf_counter() - t
+        first_doc = block * BLOCK // CHUNKS_PER_DOCUMENT
+        for i, d in enumerate(range(first_doc, first_doc + BLOCK // CHUNKS_PER_DOCUMENT)):
+            doc = synthetic_document(d)
+            text, doc_chunks = synthetic_chunks(doc, d * CHUNKS_PER_DOCUMENT, CHUNKS_PER_DOCUMENT, sentences)
+            rows = vectors[i * CHUNKS_PER_DOCUMENT: (i + 1) * CHUNKS_PER_DOCUMENT]
+            store.write_document(doc, text, doc_chunks, rows)
+    build_s = time.perf_counter() - started
+    documents, stored = store.counts()
+    store.close()
+    facts = {"chunks": stored, "documents": documents, "version": INDEX_VERSION, "index_dir": str(index_dir),
+             "build_s": round(build_s, 1), "encode_s": round(encode_s, 1),
+             "write_s": round(build_s - encode_s, 1), "disk_mb": round(disk_mb(index_dir), 1)}
+    marker.write_text(json.dumps(facts, indent=2))
+    return {**facts, "reused": False}
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``precedent serve`` as a subprocess: uvicorn with the app factory, reading PRECEDENT_DATA_DIR."""
+
+    def __init__(self, data_dir: Path, *, timeout: float = 180.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = tempfile.TemporaryFile()
+        env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "precedent.api.app:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._wait(timeout)
+
+    def _wait(self, timeout: float) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(self.url + "/health", timeout=5).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        self._log.seek(0)
+        from precedent.ingest.errors import PrecedentError
+
+        raise PrecedentError(f"the server did not start on port {self.port}: "
+                             f"{self._log.read().decode(errors='replace')[-800:]}")
+
+    def rss_mb(self) -> tuple[float, float]:
+        """Current and peak resident set size of the server process."""
+        values = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+        return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# -- timing --------------------------------------------------------------------------------------
+
+SEARCH_MODES = {
+    "dense": {"mode": "dense"},
+    "lexical": {"mode": "lexical"},
+    "hybrid": {"mode": "hybrid"},
+    "hybrid+force": {"mode": "hybrid", "force": "Dorset"},
+}
+
+
+def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] = QUERIES,
+                  ask: bool = True, log: Any = None) -> dict[str, Any]:
+    import httpx
+
+    say = log or (lambda msg: print(msg, file=sys.stderr))
+    latencies: dict[str, list[float]] = {}
+    errors: dict[str, list[str]] = {}
+    notes: list[str] = []
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        for params in SEARCH_MODES.values():  # load the model and warm caches outside the timings
+            client.get("/search", params={"q": "warm up the index", "k": 10, **params})
+        for name, params in SEARCH_MODES.items():
+            say(f"  timing GET /search {name}: {len(queries) * repeats} requests")
+            for _ in range(repeats):
+                for q in queries:
+                    started = time.perf_counter()
+                    response = client.get("/search", params={"q": q, "k": 10, **params})
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if response.status_code == 200:
+                        latencies.setdefault(name, []).append(elapsed)
+                    else:
+                        errors.setdefault(name, []).append(f"{response.status_code}: {response.text[:120]}")
+        paths = client.get("/openapi.json").json().get("paths", {})
+        if ask and "post" in paths.get("/ask", {}):
+            say(f"  timing POST /ask: {len(queries)} requests")
+            for q in queries:
+                started = time.perf_counter()
+                response = client.post("/ask", json={"question": q, "k": 5})
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code == 200:
+                    latencies.setdefault("ask", []).append(elapsed)
+                else:
+                    errors.setdefault("ask", []).append(f"{response.status_code}: {response.text[:120]}")
+        elif ask:
+            notes.append("POST /ask skipped: the server has no /ask route (answers module not available)")
+    rss, peak = server.rss_mb()
+    summary = {name: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2),
+                      "mean": round(sum(v) / len(v), 2), "n": len(v), "errors": len(errors.get(name, []))}
+               for name, v in latencies.items()}
+    return {"summary": summary, "latencies_ms": {k: [round(x, 3) for x in v] for k, v in latencies.items()},
+            "errors": {k: v[:5] for k, v in errors.items()}, "notes": notes,
+            "server_rss_mb": round(rss, 1), "server_peak_rss_mb": round(peak, 1)}
+
+
+def run_query_bench(chunks: int = 100_000, *, cache: Path | None = None, seeds: Path | None = None,
+                    repeats: int = 2, ask: bool = True, log: Any = None) -> dict[str, Any]:
+    say = log or (lambda msg: print(msg, file=sys.stderr))
+    index = build_synthetic_index(chunks, cache=cache, seeds=seeds, log=say)
+    say(f"starting the server on the {index['chunks']}-chunk index")
+    with Server(Path(index["index_dir"])) as server:
+        timings = time_requests(server, repeats=repeats, ask=ask, log=say)
+    hybrid = timings["summary"].get("hybrid", {})
+    verdicts = {
+        "hybrid_p50_ms": hybrid.get("p50", float("inf")) <= TARGETS["hybrid_p50_ms"],
+        "hybrid_p95_ms": hybrid.get("p95", float("inf")) <= TARGETS["hybrid_p95_ms"],
+        "server_rss_mb": timings["server_peak_rss_mb"] <= TARGETS["server_rss_mb"],
+    }
+    return {"chunks": index["chunks"], "index": index, **timings, "targets": TARGETS, "meets": verdicts}
+
+
+def format_query(result: dict[str, Any]) -> str:
+    index = result["index"]
+    built = "reused" if index.get("reused") else "built"
+    lines = [f"index: {result['chunks']} chunks in {index['documents']} documents, {index['disk_mb']} MB on disk "
+             f"({built}; building took {index['build_s']:.0f} s, of which encoding {index['encode_s']:.0f} s)",
+             f"{'endpoint':<28}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'n':>6}{'errors':>8}"]
+    for name, s in result["summary"].items():
+        label = "POST /ask" if name == "ask" else f"GET /search {name}"
+        lines.append(f"{label:<28}{s['p50']:>9.1f}{s['p95']:>9.1f}{s['mean']:>9.1f}{s['n']:>6}{s['errors']:>8}")
+    lines.append(f"server RSS {result['server_rss_mb']:.0f} MB (peak {result['server_peak_rss_mb']:.0f} MB)")
+    t = result["targets"]
+    meets = result["meets"]
+    lines.append("targets: " + ", ".join(
+        f"{name} <= {t[name]:g} {'ok' if ok else 'MISSED'}" for name, ok in meets.items()))
+    lines += [f"note: {n}" for n in result.get("notes", [])]
+    for name, errs in result.get("errors", {}).items():
+        lines.append(f"errors in {name}: {errs[0]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000, help="index size (rounded up to 5,000)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where indexes and vectors are kept")
+    parser.add_argument("--seeds", type=Path, default=None, help="folder of seed .txt files")
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the query list per mode")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--report", type=Path, default=None, help="write an HTML report here")
+    args = parser.parse_args(argv)
+    result = run_query_bench(args.chunks, cache=args.cache_dir, seeds=args.seeds, repeats=args.repeats)
+    if args.report:
+        from precedent.eval.report import write_report
+
+        write_report(args.report, bench=result, title="Precedent query benchmark")
+    print(json.dumps(result, indent=2) if args.json else format_query(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

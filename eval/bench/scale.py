@@ -1,0 +1,89 @@
+"""Scale curve: query latency, server RSS and index size on disk at growing index sizes.
+
+Sizes share one vector cache (the first 10k chunks of the 100k index are the 10k index), so each
+size only encodes what the smaller ones have not. 1M chunks is opt-in (``--sizes 10000,100000,1000000``):
+encoding it on 2 cores takes many hours.
+
+    python -m precedent.eval.bench.scale [--sizes 10000,100000] [--cache-dir DIR] [--json] [--report FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from precedent.eval.bench.query import QUERIES, Server, build_synthetic_index, time_requests
+
+DEFAULT_SIZES = (10_000, 100_000)
+
+
+def parse_sizes(value: str | None) -> list[int]:
+    from precedent.ingest.errors import PrecedentError
+
+    if not value:
+        return list(DEFAULT_SIZES)
+    try:
+        sizes = sorted({int(float(v.strip().lower().replace("k", "e3").replace("m", "e6")))
+                        for v in value.split(",") if v.strip()})
+    except ValueError:
+        raise PrecedentError(f"--sizes '{value}' is not a list of chunk counts, e.g. 10000,100000 or 10k,100k") from None
+    if not sizes or min(sizes) <= 0:
+        raise PrecedentError("--sizes needs positive chunk counts, e.g. 10k,100k")
+    return sizes
+
+
+def run_scale_bench(sizes: list[int], *, cache: Path | None = None, seeds: Path | None = None,
+                    repeats: int = 1, log: Any = None) -> dict[str, Any]:
+    say = log or (lambda msg: print(msg, file=sys.stderr))
+    rows = []
+    for size in sizes:
+        index = build_synthetic_index(size, cache=cache, seeds=seeds, log=say)
+        say(f"timing queries at {index['chunks']} chunks")
+        with Server(Path(index["index_dir"])) as server:
+            timings = time_requests(server, repeats=repeats, queries=QUERIES, ask=False, log=say)
+        rows.append({
+            "chunks": index["chunks"], "documents": index["documents"], "disk_mb": index["disk_mb"],
+            "build_s": index["build_s"], "encode_s": index["encode_s"], "reused": index.get("reused", False),
+            "latency_ms": {m: {"p50": s["p50"], "p95": s["p95"]} for m, s in timings["summary"].items()},
+            "server_rss_mb": timings["server_peak_rss_mb"],
+        })
+    return {"scale": rows}
+
+
+def format_scale(result: dict[str, Any]) -> str:
+    modes = ("dense", "lexical", "hybrid")
+    head = f"{'chunks':>9}{'disk MB':>9}{'build s':>9}" + "".join(f"{m + ' p50/p95':>20}" for m in modes) + f"{'RSS MB':>8}"
+    lines = [head]
+    for r in result["scale"]:
+        cells = "".join(
+            f"{r['latency_ms'].get(m, {}).get('p50', 0):>11.1f}/{r['latency_ms'].get(m, {}).get('p95', 0):<8.1f}"
+            for m in modes)
+        build = f"{r['build_s']:.0f}" + ("*" if r["reused"] else "")
+        lines.append(f"{r['chunks']:>9}{r['disk_mb']:>9.1f}{build:>9}{cells}{r['server_rss_mb']:>8.0f}")
+    lines.append("(* index reused from the cache: build time is from when it was built; ms are GET /search)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=None, help="comma-separated chunk counts (default 10000,100000)")
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--seeds", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--report", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = run_scale_bench(parse_sizes(args.sizes), cache=args.cache_dir, seeds=args.seeds, repeats=args.repeats)
+    if args.report:
+        from precedent.eval.report import write_report
+
+        write_report(args.report, bench=result, title="Precedent scale curve")
+    print(json.dumps(result, indent=2) if args.json else format_scale(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

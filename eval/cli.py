@@ -1,0 +1,104 @@
+"""`precedent eval` and `precedent bench`: thin skins over precedent.eval (registered by api/cli.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from precedent.ingest.errors import PrecedentError
+
+
+def _emit(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def _progress(enabled: bool):  # type: ignore[no-untyped-def]
+    return (lambda msg: typer.echo(msg, err=True)) if enabled else (lambda msg: None)
+
+
+def eval_command(
+    questions: Annotated[Path, typer.Argument(help="Question set: JSONL with id, question, evidence [{file|document_id, quote}]")],
+    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Folder of documents to index (default: the questions file's folder)")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Results per question that count (metrics @1..@10 are always given)")] = 10,
+    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated: bm25-naive, dense-naive, dense, lexical, hybrid[, hybrid+rerank] (default: all)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report to this file")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index the corpus here (default: a cached temp dir per corpus)")] = None,
+    check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a metric falls below the floors in this JSON file (eval/floors.json)")] = None,
+    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score answers (needs the answers module)")] = True,
+) -> None:
+    """Measure retrieval (and answer) quality on a question set, beside naive baselines."""
+    from precedent.eval.questions import load_questions
+    from precedent.eval.run import build_index, check_floors as floors_check, format_result, parse_systems, run_eval
+    from precedent.search.retrieve import Searcher
+
+    say = _progress(not json_out)
+    names = parse_systems(systems)
+    items = load_questions(questions)
+    corpus = corpus or questions.resolve().parent
+    say(f"indexing {corpus}")
+    settings, ingest = build_index(corpus, data_dir)
+    if ingest.failed:
+        say(f"warning: {len(ingest.failed)} files could not be indexed, e.g. {ingest.failed[0].path}: {ingest.failed[0].error}")
+    searcher = Searcher(settings)
+    try:
+        result = run_eval(items, searcher, systems=names, k=k, answers=answers, questions_file=questions,
+                          corpus=corpus, progress=say)
+    finally:
+        searcher.store.close()
+    if check_floors is not None:
+        result.floors = floors_check(result, check_floors)
+    if report is not None:
+        from precedent.eval.report import write_report
+
+        write_report(report, result)
+        say(f"report written to {report}")
+    if json_out:
+        _emit(result.to_dict())
+    else:
+        typer.echo(format_result(result))
+    if result.floors is not None and not result.floors["ok"]:
+        raise typer.Exit(1)
+
+
+def bench_command(
+    which: Annotated[str, typer.Argument(help="ingest | query | scale")],
+    chunks: Annotated[Optional[int], typer.Option("--chunks", help="Corpus or index size in chunks (ingest: 5000; query: 100000)")] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="scale: comma-separated chunk counts, e.g. 10k,100k[,1m]")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
+    seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
+    repeats: Annotated[int, typer.Option("--repeats", help="query/scale: passes over the query list per mode")] = 2,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="query/scale: write an HTML report with the latency plots")] = None,
+) -> None:
+    """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
+    say = _progress(not json_out)
+    if which == "ingest":
+        from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
+
+        result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
+        text = format_ingest(result)
+    elif which == "query":
+        from precedent.eval.bench.query import format_query, run_query_bench
+
+        result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats, log=say)
+        text = format_query(result)
+    elif which == "scale":
+        from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
+
+        result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats, log=say)
+        text = format_scale(result)
+    else:
+        raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
+    if report is not None:
+        from precedent.eval.report import write_report
+
+        write_report(report, bench=result, title=f"Precedent {which} benchmark")
+        say(f"report written to {report}")
+    if json_out:
+        _emit(result)
+    else:
+        typer.echo(text)

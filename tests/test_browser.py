@@ -1,0 +1,255 @@
+"""A real browser over the real app: Debian's Chromium, driven by Playwright, against uvicorn.
+
+The chat page is served by ``create_app(seed_settings)`` on a free local port (the five seed
+documents in a real store). The test types a question and waits for the cited answer, opens a
+citation chip in the passage viewer, compares forces (a column per force and the timeline chart),
+and submits an HTML-injection attempt as a question to show it is rendered as text.
+
+Playwright's own browser download does not work here, so the test launches ``/usr/bin/chromium``
+(``apt-get install chromium``; ``.ci/run`` installs it) and skips when it is absent. Screenshots
+go under pytest's ``tmp_path`` (desktop 1200x900 and a 375px-wide phone view); their directory is
+printed, so ``pytest -s`` shows where to look.
+
+The page's Content-Security-Policy forbids eval, so the test waits on locators only (no
+``wait_for_function``) and checks that the console carries no CSP violation.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from precedent.ingest.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+FORCES = {"Devon and Cornwall", "Dorset", "Leicestershire"}
+QUESTION = "What did panels say about 101 response times?"
+PLAN_QUESTION = "What did panels say about the police and crime plan?"
+INJECTION = "<img src=x onerror=alert(1)>"
+ANSWER_TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_url(seed_settings: Settings) -> Iterator[str]:
+    """The real app under uvicorn in a background thread; stopped at teardown."""
+    import uvicorn
+
+    from precedent.api.app import create_app
+
+    class _ThreadServer(uvicorn.Server):
+        def install_signal_handlers(self) -> None:  # signals belong to the main thread
+            pass
+
+    port = _free_port()
+    config = uvicorn.Config(app=create_app(seed_settings), host="127.0.0.1", port=port, log_level="warning")
+    server = _ThreadServer(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-browser-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("uvicorn exited before it started serving")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail("uvicorn did not start within 60 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: the browser test needs Debian's chromium "
+                    "(apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install playwright)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class PageWatch:
+    """Console errors, uncaught page errors, dialogs and requests seen by a page."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("dialog", self._dialog)
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _dialog(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def csp_errors(self) -> list[str]:
+        needles = ("content security policy", "content-security-policy", "csp", "refused to")
+        return [text for text in self.console_errors if any(n in text.lower() for n in needles)]
+
+
+def _submit(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator("#question")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    shots = tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser screenshots: {shots}")
+    return shots
+
+
+def _right_edge(locator) -> float:  # type: ignore[no-untyped-def]
+    box = locator.bounding_box()
+    assert box is not None, "element is not laid out"
+    return float(box["x"] + box["width"])
+
+
+def test_chat_page_in_a_real_browser(  # type: ignore[no-untyped-def]
+    browser, live_url: str, tmp_path: Path,
+) -> None:
+    shots = _screenshot_dir(tmp_path)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{live_url}/")
+        # The filters come from /facets: one checkbox per force in the seed index.
+        forces = page.locator(".force-filter input[type=checkbox]")
+        forces.nth(len(FORCES) - 1).wait_for()
+        assert {forces.nth(i).get_attribute("value") for i in range(forces.count())} == FORCES
+        page.screenshot(path=str(shots / "desktop-0-empty.png"), full_page=True)
+
+        # 1. A question, sent with Enter, gets a cited answer.
+        _submit(page, QUESTION)
+        page.locator(".msg.user").nth(0).wait_for()
+        answer = page.locator(".msg.answer").nth(0)
+        answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert page.locator(".msg.user .msg-text").nth(0).text_content() == QUESTION
+        assert "not-found" not in (answer.get_attribute("class") or ""), answer.inner_text()
+        chips = answer.locator(".chip[data-n]")
+        assert chips.count() >= 1, f"no citation chips in the answer: {answer.inner_text()!r}"
+        page.screenshot(path=str(shots / "desktop-1-answer.png"), full_page=True)
+
+        # 2. A chip opens the passage viewer with the cited chunk highlighted.
+        chips.first.click()
+        dialog = page.locator("#passage")
+        dialog.wait_for(state="visible")
+        assert dialog.get_attribute("open") is not None
+        cited = page.locator("#passage mark.cited")
+        cited.wait_for(state="visible")
+        assert cited.count() == 1
+        assert (cited.text_content() or "").strip(), "the highlighted passage is empty"
+        page.screenshot(path=str(shots / "desktop-2-passage.png"))
+        page.locator("#passage-close").click()
+        dialog.wait_for(state="hidden")
+
+        # 3. Compare: one column per force and a timeline chart.
+        page.locator("#compare-toggle").check()
+        assert page.locator("#send").text_content() == "Compare"
+        _submit(page, QUESTION)
+        comparison = page.locator(".msg.compare").nth(0)
+        comparison.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        columns = comparison.locator(".force-column[data-force]")
+        names = [columns.nth(i).get_attribute("data-force") for i in range(columns.count())]
+        assert sorted(names) == sorted(FORCES), names
+        chart = page.locator("#timeline svg")
+        chart.first.wait_for(state="visible")
+        assert chart.count() >= 1
+        page.screenshot(path=str(shots / "desktop-3-compare.png"), full_page=True)
+        chart.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "desktop-3-timeline.png"))  # as seen, with the sticky composer
+
+        # 4. An HTML-injection attempt as a question is shown as text, never as markup.
+        page.locator("#compare-toggle").uncheck()
+        _submit(page, INJECTION)
+        page.locator(".msg.answer, .msg.error").nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)
+        injected = page.locator(".msg.user .msg-text").nth(2)
+        assert injected.text_content() == INJECTION
+        assert page.locator("#conversation img").count() == 0
+        page.screenshot(path=str(shots / "desktop-4-injection.png"), full_page=True)
+        page.wait_for_timeout(500)  # give a would-be onerror handler time to fire
+        assert not watch.dialogs, f"a dialog fired: {watch.dialogs}"
+        loaded = [url for url in watch.requests if url.rstrip("/").endswith("/x")]
+        assert not loaded, f"the injected <img> was loaded: {loaded}"
+
+        assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+        assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
+    finally:
+        context.close()
+
+
+def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
+    browser, live_url: str, tmp_path: Path,
+) -> None:
+    shots = _screenshot_dir(tmp_path)
+    width = 375
+    context = browser.new_context(viewport={"width": width, "height": 812}, is_mobile=True, has_touch=True,
+                                  device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{live_url}/")
+        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for()
+        page.screenshot(path=str(shots / "phone-0-empty.png"), full_page=True)
+
+        _submit(page, QUESTION)
+        answer = page.locator(".msg.answer").nth(0)
+        answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert answer.locator(".chip[data-n]").count() >= 1
+        page.screenshot(path=str(shots / "phone-1-answer.png"), full_page=True)
+        # Readable on a phone: the question box, the send button and the answer fit the width.
+        for selector in ("#question", "#send", ".msg.answer"):
+            assert _right_edge(page.locator(selector).first) <= width + 1, f"{selector} overflows {width}px"
+
+        # A broader topic, dated in the seed index, so the chart has bars to draw.
+        page.locator("#compare-toggle").check()
+        _submit(page, PLAN_QUESTION)
+        page.locator(".msg.compare").nth(0).wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.locator("#timeline svg").first.wait_for(state="visible")
+        assert page.locator("#timeline svg rect.bar").count() >= 1, "the timeline chart drew no bars"
+        assert _right_edge(page.locator("#timeline svg").first) <= width + 1, "the timeline chart overflows"
+        page.screenshot(path=str(shots / "phone-2-compare.png"), full_page=True)
+        page.locator("#timeline").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "phone-3-timeline.png"))  # as seen, with the sticky composer
+
+        assert not watch.dialogs, watch.dialogs
+        assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+        assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
+    finally:
+        context.close()
+
