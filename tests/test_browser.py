@@ -37,7 +37,13 @@ PLAN_QUESTION = "What did panels say about the police and crime plan?"
 INJECTION = "<img src=x onerror=alert(1)>"
 ANSWER_TIMEOUT_MS = 60_000
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [
+    pytest.mark.timeout(300),
+    # Checked here too, so a machine without Chromium skips before the seed index is built.
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason=f"{CHROMIUM} is absent: the browser test needs Debian's chromium "
+                              "(apt-get install -y chromium)"),
+]
 
 
 def _free_port() -> int:
