@@ -212,7 +212,7 @@ class Job:
     kind: str
     request: dict[str, Any]
     status: Literal["running", "done", "failed"] = "running"
-    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     finished: str | None = None
     progress: dict[str, int] = field(default_factory=lambda: {"batches": 0, "documents": 0, "failed": 0})
     summary: dict[str, Any] | None = None
@@ -265,7 +265,7 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
         except Exception as exc:  # the job records why it stopped; the server keeps running
             job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"
         finally:
-            job.finished = dt.datetime.now(dt.timezone.utc).isoformat()
+            job.finished = dt.datetime.now(dt.UTC).isoformat()
 
     threading.Thread(target=run, name=f"crawl-{job.job_id[:8]}", daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}

@@ -20,7 +20,12 @@ from precedent.api import admin_routes, answers_routes
 from precedent.api.deps import get_searcher, get_settings
 from precedent.api.security import install_security
 from precedent.ingest.errors import (
-    BadQuery, ModelUnavailable, PrecedentError, StoreMismatch, StoreMissing, StoreUnavailable,
+    BadQuery,
+    ModelUnavailable,
+    PrecedentError,
+    StoreMismatch,
+    StoreMissing,
+    StoreUnavailable,
 )
 from precedent.ingest.settings import Settings, quiet_and_offline
 from precedent.search.filters import build_filters
@@ -118,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
         body: dict[str, object] = {"status": "ok", "data_dir": str(settings.data_dir),
                                    "vector_store": settings.chroma_url or "embedded",
-                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.timezone.utc).isoformat()}
+                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat()}
         try:
             searcher = get_searcher(request)
             docs, chunks = searcher.store.counts()

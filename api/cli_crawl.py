@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from precedent.ingest.metadata import parse_date
 from precedent.ingest.errors import PrecedentError
+from precedent.ingest.metadata import parse_date
 from precedent.ingest.settings import Settings
 
 

@@ -102,7 +102,7 @@ def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings)
         force=meta.force, panel=meta.panel, meeting_date=meta.meeting_date,
         doc_type=meta.doc_type or "other", agenda_item=meta.agenda_item,
         source=item.source, url=meta.url, content_hash=digest,
-        ingested_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
     chunks = chunk_document(doc, text, chunk_size=settings.chunk_size, overlap=settings.chunk_overlap,
                             min_size=settings.min_chunk_size)

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from precedent.ingest.settings import Settings
-
 from precedent.search.llm import claims
 
 ROOT = Path(__file__).resolve().parent.parent

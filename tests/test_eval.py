@@ -10,7 +10,13 @@ import pytest
 
 from precedent.eval.matching import Passage, evidence_ranks, hits, quote_in_text, source_is_file
 from precedent.eval.metrics import (
-    QuestionRow, by_force, evidence_recall, mean_metrics, ndcg, reciprocal_rank, score_question,
+    QuestionRow,
+    by_force,
+    evidence_recall,
+    mean_metrics,
+    ndcg,
+    reciprocal_rank,
+    score_question,
 )
 from precedent.eval.questions import BadQuestions, Evidence, Question, load_questions
 

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -28,6 +26,7 @@ from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.search.retrieve import Searcher
 from precedent.search.store import Store
+from tests.test_chroma_server import free_port, start_chroma
 from tests.test_ingest import _documents_written
 
 
@@ -179,34 +178,12 @@ def test_a_store_from_another_model_or_schema_is_refused_at_open_with_a_clear_me
 
 # -- Chroma server going away ---------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
-    chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("chroma run did not start within 60 s")
-
-
 @pytest.mark.timeout(300)
 def test_a_chroma_server_going_away_is_a_clear_503_and_search_recovers_when_it_returns(
     seeds_dir: Path, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    server = _start_chroma(tmp_path / "chroma-server", port)
+    port = free_port()
+    server = start_chroma(tmp_path / "chroma-server", port)
     try:
         settings = Settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{port}")
         assert ingest_paths([seeds_dir], settings).added == 5
@@ -218,7 +195,7 @@ def test_a_chroma_server_going_away_is_a_clear_503_and_search_recovers_when_it_r
             assert down.status_code == 503
             assert "Chroma server" in down.json()["detail"] and str(port) in down.json()["detail"]
             assert api.get("/health").status_code == 503
-            server = _start_chroma(tmp_path / "chroma-server", port)
+            server = start_chroma(tmp_path / "chroma-server", port)
             back = api.get("/search", params={"q": "police and crime plan"})
             assert back.status_code == 200 and back.json()["results"]
     finally:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from precedent.search.retrieve import Searcher
-
 from precedent.search.answer import ask
 from precedent.search.followup import RESOLUTIONS, FilterSpec, Turn, dates_named, is_followup, resolve
+from precedent.search.retrieve import Searcher
 
 TOPIC = "What did panels say about 101 response times?"
 

@@ -9,7 +9,11 @@ import pytest
 
 from precedent.ingest.errors import BadManifest
 from precedent.ingest.metadata import (
-    document_id_for, infer_meta, parse_date, read_manifest, smart_title,
+    document_id_for,
+    infer_meta,
+    parse_date,
+    read_manifest,
+    smart_title,
 )
 
 FIELDS = ("title", "force", "panel", "meeting_date", "doc_type")

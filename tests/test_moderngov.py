@@ -54,7 +54,7 @@ def make_pdf(*paragraphs: str) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.set_creation_date(dt.datetime(2023, 1, 25, tzinfo=dt.timezone.utc))  # same text, same bytes
+    pdf.set_creation_date(dt.datetime(2023, 1, 25, tzinfo=dt.UTC))  # same text, same bytes
     pdf.add_page()
     pdf.set_font("helvetica", size=11)
     for text in paragraphs:

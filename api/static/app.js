@@ -528,6 +528,13 @@
     });
     figure.append(legend);
 
+    // Papers without a meeting date cannot sit on the year axis: say how many were left out.
+    const undated = series.filter((s) => Number(s.undated) > 0);
+    if (undated.length) {
+      const parts = undated.map((s) => `${s.force} ${Number(s.undated)}`);
+      figure.append(el("p", { class: "timeline-undated", text: `Undated passages, not charted: ${parts.join(", ")}.` }));
+    }
+
     if (years.length && series.length) {
       const table = el("table", { class: "timeline-table" }, [
         el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "Force" }), ...years.map((yr) => el("th", { scope: "col", text: String(yr) }))])]),
