@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from precedent.api import admin_routes, answers_routes
 from precedent.api.deps import get_searcher, get_settings
@@ -61,7 +62,8 @@ def search_payload(searcher: Searcher, q: str, k: int, force: list[str], since: 
 def create_app(settings: Settings | None = None) -> FastAPI:
     quiet_and_offline()
     settings = settings or Settings()
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from bundled assets, so the docs work on a machine with no internet.
+    app = FastAPIOffline(
         title="Precedent",
         description="Semantic search and cited answers over Police and Crime Panel archives.",
         version="0.1.0",

@@ -34,11 +34,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-# FastAPI's /docs and /redoc load Swagger UI / ReDoc from jsDelivr and start them with an inline script.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-            "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+# /docs and /redoc serve Swagger UI / ReDoc from this package (fastapi-offline: no CDN), but start them
+# with an inline script, so those pages alone allow inline script and style.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
             "base-uri 'none'; form-action 'self'")
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 OPEN_PATHS = frozenset({"/", "/health", "/openapi.json"}) | DOCS_PATHS
@@ -164,7 +163,7 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def _read_allowed(self, scope: Scope, method: str, path: str) -> bool:
-        if path in OPEN_PATHS or path.startswith("/static/") or is_write_request(method, path):
+        if path in OPEN_PATHS or path.startswith(("/static/", "/static-offline-docs/")) or is_write_request(method, path):
             return True
         if method == "OPTIONS":
             return True
