@@ -32,7 +32,8 @@ def eval_command(
 ) -> None:
     """Measure retrieval (and answer) quality on a question set, beside naive baselines."""
     from precedent.eval.questions import load_questions
-    from precedent.eval.run import build_index, check_floors as floors_check, format_result, parse_systems, run_eval
+    from precedent.eval.run import build_index, format_result, parse_systems, run_eval
+    from precedent.eval.run import check_floors as floors_check
     from precedent.search.retrieve import Searcher
 
     say = _progress(not json_out)

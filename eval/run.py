@@ -21,7 +21,14 @@ from typing import Any, Protocol
 from precedent.eval.baselines import BM25Naive, DenseNaive, SourceText, naive_chunks
 from precedent.eval.matching import Passage, hits, source_is_file
 from precedent.eval.metrics import (
-    CUTOFFS, DOC_RECALL_AT, NDCG_AT, QuestionRow, by_force, mean_metrics, percentile, recall_curve,
+    CUTOFFS,
+    DOC_RECALL_AT,
+    NDCG_AT,
+    QuestionRow,
+    by_force,
+    mean_metrics,
+    percentile,
+    recall_curve,
     score_question,
 )
 from precedent.eval.questions import Question, load_questions
@@ -383,7 +390,8 @@ def answer_metrics(searcher: Searcher, questions: Sequence[Question], offtopic: 
         passages = [citation_passage(c, searcher) for c in citations]
         hit = any(hits(p, e) for p in passages for e in q.evidence)
         text = str(_get(ans, "answer") or "")
-        said = answer_sentences(text)
+        # "Nothing found" is not a claim about the archive: only found answers' sentences must cite.
+        said = answer_sentences(text) if _get(ans, "found") else []
         good = [s for s in said if cited_numbers(s) and cited_numbers(s) <= numbers]
         cites_evidence += hit
         found += bool(_get(ans, "found"))

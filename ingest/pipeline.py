@@ -151,11 +151,13 @@ def ingest_items(
             return
         texts = [c.embedding_text() for parsed, _ in batch for c in parsed.chunks]
         vectors = embedder.encode(texts)
-        offset = 0
-        for parsed, existed in batch:
+        writes, offset = [], 0
+        for parsed, _ in batch:
             n = len(parsed.chunks)
-            store.write_document(parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n])
+            writes.append((parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n]))
             offset += n
+        store.write_documents(writes)
+        for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
                              "updated" if existed else "added"))
         batch, batch_chunks = [], 0
@@ -166,6 +168,8 @@ def ingest_items(
                 done(ItemOutcome(str(item[0]), None, "failed", item[1]))
                 continue
             document_id = item.meta.document_id or document_id_for(item.source)
+            if any(parsed.document.document_id == document_id for parsed, _ in batch):
+                flush()  # the same document twice in one run: the later version wins, in order
             digest = content_hash(item, settings)
             previous = store.content_hash(document_id)
             if previous == digest:

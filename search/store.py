@@ -316,50 +316,66 @@ class Store:
 
     def write_document(self, doc: Document, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Add or replace one document everywhere, atomically as readers see it."""
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
-        new_ids = [c.chunk_id for c in chunks]
+        self.write_documents([(doc, text, chunks, vectors)])
+
+    def write_documents(self, batch: Sequence[tuple[Document, str, list[Chunk], np.ndarray]]) -> None:
+        """Add or replace several documents, each atomic as readers see it.
+
+        One Chroma call and one SQLite transaction per step for the whole batch: per-document round
+        trips cost more than parsing when thousands of documents are ingested.
+        """
+        if not batch:
+            return
+        for doc, _, chunks, vectors in batch:
+            if len(chunks) != len(vectors):
+                raise ValueError(f"one vector per chunk ({doc.document_id})")
+        new_ids = [c.chunk_id for _, _, chunks, _ in batch for c in chunks]
         metadatas = [
             {"document_id": doc.document_id, "force": doc.force or "", "doc_type": doc.doc_type,
              "date": _date_int(doc.meeting_date)}
-            for _ in chunks
+            for doc, _, chunks, _ in batch for _ in chunks
         ]
         with self._write_lock:
             with self._transaction() as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO journal(document_id, stage, new_ids, old_ids) VALUES (?, 'pending', ?, '[]')",
-                    (doc.document_id, json.dumps(new_ids)),
-                )
-            if chunks:
-                self._chroma_add(new_ids, vectors, metadatas)
-            with self._transaction() as conn:
-                old_ids = [r[0] for r in conn.execute(
-                    "SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
-                conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
-                conn.execute(
-                    """INSERT OR REPLACE INTO documents(document_id, title, force, panel, meeting_date, doc_type,
-                       agenda_number, agenda_title, source, url, content_hash, ingested_at, chunk_count, text)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (doc.document_id, doc.title, doc.force, doc.panel,
-                     doc.meeting_date.isoformat() if doc.meeting_date else None, doc.doc_type,
-                     doc.agenda_item.number if doc.agenda_item else None,
-                     doc.agenda_item.title if doc.agenda_item else None,
-                     doc.source, doc.url, doc.content_hash, doc.ingested_at.isoformat(), len(chunks), text),
-                )
                 conn.executemany(
-                    "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end)
-                     for c in chunks],
+                    "INSERT OR REPLACE INTO journal(document_id, stage, new_ids, old_ids) VALUES (?, 'pending', ?, '[]')",
+                    [(doc.document_id, json.dumps([c.chunk_id for c in chunks])) for doc, _, chunks, _ in batch],
                 )
-                stale = [i for i in old_ids if i not in set(new_ids)]
-                conn.execute(
-                    "UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
-                    (json.dumps(stale), doc.document_id),
-                )
+            if new_ids:
+                self._chroma_add(new_ids, np.concatenate([v for *_, v in batch if len(v)]), metadatas)
+            stale: list[str] = []
+            with self._transaction() as conn:
+                for doc, text, chunks, _ in batch:
+                    stale_doc = self._swap_rows(conn, doc, text, chunks)
+                    conn.execute("UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
+                                 (json.dumps(stale_doc), doc.document_id))
+                    stale.extend(stale_doc)
             self._chroma_delete(stale)
             with self._transaction() as conn:
-                conn.execute("DELETE FROM journal WHERE document_id = ?", (doc.document_id,))
+                conn.executemany("DELETE FROM journal WHERE document_id = ?", [(d.document_id,) for d, *_ in batch])
+
+    @staticmethod
+    def _swap_rows(conn: sqlite3.Connection, doc: Document, text: str, chunks: list[Chunk]) -> list[str]:
+        """Replace a document's registry row, chunks and FTS entries; return the chunk ids it no longer has."""
+        old_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
+        conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
+        conn.execute(
+            """INSERT OR REPLACE INTO documents(document_id, title, force, panel, meeting_date, doc_type,
+               agenda_number, agenda_title, source, url, content_hash, ingested_at, chunk_count, text)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (doc.document_id, doc.title, doc.force, doc.panel,
+             doc.meeting_date.isoformat() if doc.meeting_date else None, doc.doc_type,
+             doc.agenda_item.number if doc.agenda_item else None,
+             doc.agenda_item.title if doc.agenda_item else None,
+             doc.source, doc.url, doc.content_hash, doc.ingested_at.isoformat(), len(chunks), text),
+        )
+        conn.executemany(
+            "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
+        )
+        new = {c.chunk_id for c in chunks}
+        return [i for i in old_ids if i not in new]
 
     def remove_document(self, document_id: str) -> bool:
         with self._write_lock:

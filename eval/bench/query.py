@@ -28,7 +28,11 @@ from typing import Any
 import numpy as np
 
 from precedent.eval.bench.synthetic import (
-    CHUNKS_PER_DOCUMENT, find_seeds, seed_sentences, synthetic_chunks, synthetic_document,
+    CHUNKS_PER_DOCUMENT,
+    find_seeds,
+    seed_sentences,
+    synthetic_chunks,
+    synthetic_document,
 )
 from precedent.eval.metrics import percentile
 from precedent.ingest.settings import Settings, quiet_and_offline

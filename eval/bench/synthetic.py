@@ -125,7 +125,7 @@ def synthetic_document(number: int) -> Document:
         document_id=f"synthetic-{number:07d}", title=title, force=force.name, panel=force.panel,
         meeting_date=date, doc_type=rng.choice(("minutes", "report", "report", "other")),
         source=f"synthetic://{number:07d}", content_hash=f"synthetic-{number}",
-        ingested_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc), chunk_count=CHUNKS_PER_DOCUMENT,
+        ingested_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC), chunk_count=CHUNKS_PER_DOCUMENT,
     )
 
 
