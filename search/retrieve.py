@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,6 +86,7 @@ class Searcher:
         self.settings = settings
         self.store = store or Store.open(settings)
         self._embedder = embedder
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lexical")
 
     @property
     def embedder(self) -> Embedder:
@@ -107,8 +109,14 @@ class Searcher:
         """Fused candidates and each candidate's dense similarity (used for the relevance bar)."""
         if mode not in MODES:
             raise BadQuery(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
-        dense = self.dense(query, n, filters) if mode in ("dense", "hybrid") else []
-        lexical = self.lexical(query, n, filters) if mode in ("lexical", "hybrid") else []
+        if mode == "hybrid":
+            # Both sides at once: the model, Chroma and SQLite all release the GIL while they work.
+            lexical_future = self._pool.submit(self.lexical, query, n, filters)
+            dense = self.dense(query, n, filters)
+            lexical = lexical_future.result()
+        else:
+            dense = self.dense(query, n, filters) if mode == "dense" else []
+            lexical = self.lexical(query, n, filters) if mode == "lexical" else []
         sims = dict(dense)
         if mode == "dense":
             return dense, sims
