@@ -8,7 +8,11 @@ shorthand is expanded (PCP, PCC, 101, ASB ...) so either form finds both.
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from precedent.search.store import FTS_TOKENIZER
 
 MAX_TERMS = 48
 
@@ -54,6 +58,9 @@ class ParsedQuery:
         parts = [f'"{t}"' for t in self.terms] + [f'"{p}"' for p in self.phrases]
         return " OR ".join(parts) if parts else None
 
+    def without(self, dropped: set[str]) -> ParsedQuery:
+        return ParsedQuery(tuple(t for t in self.terms if t not in dropped), self.phrases, self.text)
+
     def highlight_terms(self) -> list[str]:
         words = list(self.terms)
         for phrase in self.phrases:
@@ -90,3 +97,20 @@ def parse_query(query: str) -> ParsedQuery:
     phrases = [" ".join(p.split()[:12]) for p in phrases[:MAX_TERMS // 4]]
     text = " ".join(all_words[:400])
     return ParsedQuery(tuple(terms), tuple(phrases), text)
+
+
+def stem_sets(texts: Sequence[str]) -> list[set[str]]:
+    """Porter stems of each text, from SQLite's own FTS5 tokenizer (the one the index uses)."""
+    out: list[set[str]] = [set() for _ in texts]
+    if not texts:
+        return out
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{FTS_TOKENIZER}')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", [(i + 1, t) for i, t in enumerate(texts)])
+        for term, doc in conn.execute("SELECT term, doc FROM v"):
+            out[int(doc) - 1].add(term)
+    finally:
+        conn.close()
+    return out

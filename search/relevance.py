@@ -35,20 +35,15 @@ dense 0.22, and of its words only "late" is in the passage.
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from precedent.search.query import EXPANSIONS, parse_query
+from precedent.search.query import EXPANSIONS, parse_query, stem_sets
 from precedent.search.retrieve import Searcher, SearchHit
 
 RELEVANCE_BAR = 0.85
-
-# Must match the tokenizer of store.py's chunks_fts, so document frequencies line up with our stems.
-_TOKENIZER = "porter unicode61 remove_diacritics 2"
-
 
 @dataclass(frozen=True)
 class Relevance:
@@ -62,23 +57,6 @@ class Relevance:
     @property
     def clears_bar(self) -> bool:
         return self.score >= RELEVANCE_BAR
-
-
-def stem_sets(texts: Sequence[str]) -> list[set[str]]:
-    """Porter stems of each text, from SQLite's own FTS5 tokenizer (the one the index uses)."""
-    out: list[set[str]] = [set() for _ in texts]
-    if not texts:
-        return out
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{_TOKENIZER}')")
-        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-        conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", [(i + 1, t) for i, t in enumerate(texts)])
-        for term, doc in conn.execute("SELECT term, doc FROM v"):
-            out[int(doc) - 1].add(term)
-    finally:
-        conn.close()
-    return out
 
 
 @dataclass(frozen=True)

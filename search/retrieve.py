@@ -17,7 +17,7 @@ from precedent.ingest.records import Chunk, Document
 from precedent.ingest.settings import Settings
 from precedent.search.citations import Citation
 from precedent.search.filters import check_query
-from precedent.search.query import ParsedQuery, parse_query
+from precedent.search.query import ParsedQuery, parse_query, stem_sets
 from precedent.search.snippet import make_snippet
 from precedent.search.store import Filters, Store
 
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 Ranked = list[tuple[str, float]]
+# Lexical query pruning (see Searcher._prune_common_terms): only where posting lists get long.
+PRUNE_FROM_CHUNKS = 20_000
+COMMON_TERM_SHARE = 0.25
 
 
 @dataclass
@@ -100,10 +103,24 @@ class Searcher:
         return self.store.dense_query(vector, n, filters)
 
     def lexical(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
-        match = query.fts()
+        match = self._prune_common_terms(query).fts()
         if match is None:
             return []
         return self.store.lexical_query(match, n, filters)
+
+    def _prune_common_terms(self, query: ParsedQuery) -> ParsedQuery:
+        """On a large index, drop words found in most chunks ("plan", "report"): BM25 gives them
+        almost no weight, but scoring their long posting lists is most of a query's cost."""
+        total = self.store.approximate_chunk_count()
+        if total < PRUNE_FROM_CHUNKS or len(query.terms) < 2:
+            return query
+        stems = stem_sets(list(query.terms))
+        counts = self.store.term_document_counts(sorted({s for group in stems for s in group}))
+        df = {term: max((counts.get(s, 0) for s in group), default=0) for term, group in zip(query.terms, stems, strict=True)}
+        common = {t for t, d in df.items() if d > COMMON_TERM_SHARE * total}
+        if common and len(common) == len(query.terms):
+            common.discard(min(df, key=df.__getitem__))  # always keep the rarest word
+        return query.without(common) if common else query
 
     def candidates(self, query: ParsedQuery, mode: str, n: int, filters: Filters) -> tuple[Ranked, dict[str, float]]:
         """Fused candidates and each candidate's dense similarity (used for the relevance bar)."""

@@ -33,6 +33,8 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+# The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, header, content='chunks', content_rowid='rowid',
-    tokenize='porter unicode61 remove_diacritics 2'
+    tokenize='{tokenizer}'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
@@ -144,7 +146,7 @@ class Store:
                 ) from exc
         try:
             with self._conn() as conn:
-                conn.executescript(_SCHEMA)
+                conn.executescript(_SCHEMA.replace("{tokenizer}", FTS_TOKENIZER))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
         self._collection = None
@@ -456,6 +458,10 @@ class Store:
                     docs[r["document_id"]] = doc
                 out[r["chunk_id"]] = StoredChunk(self._chunk(r), doc)
         return out
+
+    def approximate_chunk_count(self) -> int:
+        """Cheap upper bound on the number of chunks (rowids only grow): for query planning."""
+        return int(self._connection().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
 
     def counts(self) -> tuple[int, int]:
         conn = self._connection()
