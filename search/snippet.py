@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from precedent.search.query import tokens
+from precedent.search.query import stem_sets, tokens
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 # A sentence ends at . ! ? or ; followed by a space (so "3.5" and "e.g." mid-word don't end one), or a line.
@@ -39,23 +39,35 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _stem(word: str) -> str:
-    return word[:5] if len(word) > 5 else word
+_STEMS: dict[str, str] = {}
+_MAX_CACHED_STEMS = 200_000
+
+
+def stem_words(words: list[str]) -> dict[str, str]:
+    """Porter stems, the index's own (so "respondents" is not "response"), cached across queries."""
+    missing = sorted({w for w in words if w not in _STEMS})
+    if missing:
+        if len(_STEMS) > _MAX_CACHED_STEMS:
+            _STEMS.clear()
+        for word, found in zip(missing, stem_sets(missing), strict=True):
+            _STEMS[word] = min(found) if found else word
+    return {w: _STEMS.get(w, w) for w in words}
 
 
 def sentence_score(sentence: str, stems: set[str]) -> float:
     words = tokens(sentence)
     if not words:
         return 0.0
-    hits = {_stem(w) for w in words} & stems
-    return len(hits) + 0.1 * sum(1 for w in words if _stem(w) in stems) / len(words)
+    stemmed = stem_words(words)
+    hits = {stemmed[w] for w in words} & stems
+    return len(hits) + 0.1 * sum(1 for w in words if stemmed[w] in stems) / len(words)
 
 
 def best_sentences(text: str, terms: list[str], limit: int = 2, max_chars: int = 360) -> list[tuple[int, int]]:
     spans = sentences(text)
     if not spans:
         return []
-    stems = {_stem(t) for t in terms}
+    stems = set(stem_words([t.lower() for t in terms]).values())
     scored = sorted(range(len(spans)), key=lambda i: -sentence_score(text[spans[i][0]:spans[i][1]], stems))
     chosen = sorted(scored[:1])
     if limit > 1 and len(spans) > 1:
@@ -69,13 +81,14 @@ def best_sentences(text: str, terms: list[str], limit: int = 2, max_chars: int =
 
 
 def mark_terms(text: str, terms: list[str]) -> str:
-    stems = {_stem(t) for t in terms if t}
+    stems = set(stem_words([t.lower() for t in terms if t]).values())
     if not stems:
         return text
+    stemmed = stem_words([w.lower() for w in re.findall(r"[^\W_]+", text)])
 
     def mark(m: re.Match[str]) -> str:
         word = m.group(0)
-        return f"{MARK_OPEN}{word}{MARK_CLOSE}" if _stem(word.lower()) in stems else word
+        return f"{MARK_OPEN}{word}{MARK_CLOSE}" if stemmed.get(word.lower()) in stems else word
 
     return re.sub(r"[^\W_]+", mark, text)
 
