@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -59,6 +62,20 @@ def search_payload(searcher: Searcher, q: str, k: int, force: list[str], since: 
     }
 
 
+@asynccontextmanager
+async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model in the background at start, so the first question does not wait for it."""
+
+    def load() -> None:
+        try:
+            Searcher(app.state.settings).embedder  # noqa: B018 - loading is the point
+        except PrecedentError:
+            pass  # no index yet: requests will say to run `precedent ingest`
+
+    threading.Thread(target=load, name="warm-up", daemon=True).start()
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     quiet_and_offline()
     settings = settings or Settings()
@@ -67,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Precedent",
         description="Semantic search and cited answers over Police and Crime Panel archives.",
         version="0.1.0",
+        lifespan=_warm_up,
     )
     install_security(app, settings)
     app.state.settings = settings
