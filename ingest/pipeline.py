@@ -166,7 +166,8 @@ def ingest_items(
 
     stop = threading.Event()
     try:
-        for event in _prefetch(_prepare_all(items, store, settings), stop):
+        parsed_stream = _Prefetch(_prepare_all(items, store, settings), stop)
+        for event in parsed_stream:
             if isinstance(event, ItemOutcome):
                 done(event)
                 continue
@@ -175,7 +176,10 @@ def ingest_items(
                 flush()  # the same document twice in one run: the later version wins, in order
             batch.append((parsed, existed))
             batch_chunks += len(parsed.chunks)
-            if batch_chunks >= settings.embed_batch_size * 16:
+            # Big batches embed fastest; but when the parser is behind, keep the model busy instead.
+            if batch_chunks >= settings.embed_batch_size * 16 or (
+                batch_chunks >= settings.embed_batch_size and parsed_stream.starved()
+            ):
                 flush()
         flush()
     finally:
@@ -220,35 +224,42 @@ def _prepare_all(
 _DONE = object()
 
 
-def _prefetch(events: Iterator[Any], stop: threading.Event, depth: int = 256) -> Iterator[Any]:
+class _Prefetch:
     """Run ``events`` in a thread so parsing the next documents overlaps embedding the current batch
     (the model releases the GIL while it computes)."""
-    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
 
-    def produce() -> None:
+    def __init__(self, events: Iterator[Any], stop: threading.Event, depth: int = 256) -> None:
+        self._box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._events, self._stop = events, stop
+        threading.Thread(target=self._produce, name="ingest-parse", daemon=True).start()
+
+    def _produce(self) -> None:
         try:
-            for event in events:
-                while not stop.is_set():
+            for event in self._events:
+                while not self._stop.is_set():
                     try:
-                        box.put(event, timeout=0.2)
+                        self._box.put(event, timeout=0.2)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            box.put(_DONE)
+            self._box.put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
-            box.put(exc)
+            self._box.put(exc)
 
-    thread = threading.Thread(target=produce, name="ingest-parse", daemon=True)
-    thread.start()
-    while True:
-        event = box.get()
-        if event is _DONE:
-            return
-        if isinstance(event, BaseException):
-            raise event
-        yield event
+    def starved(self) -> bool:
+        """Nothing parsed is waiting: better to embed what we have than to sit idle."""
+        return self._box.empty()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            event = self._box.get()
+            if event is _DONE:
+                return
+            if isinstance(event, BaseException):
+                raise event
+            yield event
 
 
 def ingest_paths(
