@@ -28,7 +28,7 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 Ranked = list[tuple[str, float]]
 # Lexical query pruning (see Searcher._prune_common_terms): only where posting lists get long.
 PRUNE_FROM_CHUNKS = 20_000
-COMMON_TERM_SHARE = 0.25
+COMMON_TERM_SHARE = 0.10
 
 
 @dataclass
