@@ -25,8 +25,7 @@ def get_searcher(request: Request) -> Searcher:
             if state.searcher is None:
                 state.searcher = Searcher(state.settings)
     searcher: Searcher = state.searcher
-    docs, _ = searcher.store.counts()
-    if docs == 0:
+    if searcher.store.is_empty():  # per request: must stay cheaper than counting 100k rows
         raise StoreMissing(
             f"the index in {state.settings.data_dir} is empty: run `precedent ingest PATH` to add documents"
         )

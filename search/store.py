@@ -459,6 +459,9 @@ class Store:
                 out[r["chunk_id"]] = StoredChunk(self._chunk(r), doc)
         return out
 
+    def is_empty(self) -> bool:
+        return self._connection().execute("SELECT 1 FROM documents LIMIT 1").fetchone() is None
+
     def approximate_chunk_count(self) -> int:
         """Cheap upper bound on the number of chunks (rowids only grow): for query planning."""
         return int(self._connection().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
