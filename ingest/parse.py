@@ -147,7 +147,14 @@ def _partition_html(data: bytes, settings: Settings) -> list[str]:
 
 def _partition_pdf(data: bytes, settings: Settings) -> list[str]:
     from pypdf import PdfReader
-    from unstructured.partition.pdf import partition_pdf
+
+    try:
+        from unstructured.partition.pdf import partition_pdf
+    except ModuleNotFoundError as exc:
+        raise UnreadableFile(
+            f"PDF support is not installed ({exc.name} missing): run "
+            "`pip install --no-deps unstructured-inference==1.6.14` (the Makefile does this)"
+        ) from exc
 
     try:
         reader = PdfReader(io.BytesIO(data))
