@@ -31,7 +31,6 @@ from precedent.ingest.parse import SUPPORTED, sniff_kind
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
 
 router = APIRouter(tags=["admin"])
 
@@ -57,13 +56,7 @@ Admin = Annotated[None, Depends(require_admin)]
 
 def writer(request: Request) -> Searcher:
     """The app's Searcher, created (with its store) if this is the first document."""
-    state = request.app.state
-    if state.searcher is None:
-        with deps._lock:
-            if state.searcher is None:
-                settings = state.settings
-                state.searcher = Searcher(settings, store=Store.open(settings, create=True))
-    return state.searcher
+    return deps.app_searcher(request.app.state, create=True)
 
 
 def safe_filename(name: str | None) -> str:

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from precedent.api import admin_routes, answers_routes
-from precedent.api.deps import get_searcher, get_settings
+from precedent.api.deps import app_searcher, get_searcher, get_settings
 from precedent.api.security import install_security
 from precedent.ingest.errors import (
     BadQuery,
@@ -68,7 +68,7 @@ async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
 
     def load() -> None:
         try:
-            Searcher(app.state.settings).embedder  # noqa: B018 - loading is the point
+            app_searcher(app.state).embedder  # noqa: B018 - loading is the point
         except PrecedentError:
             pass  # no index yet: requests will say to run `precedent ingest`
 

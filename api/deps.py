@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from fastapi import Request
 
 from precedent.ingest.errors import StoreMissing
 from precedent.ingest.settings import Settings
 from precedent.search.retrieve import Searcher
+from precedent.search.store import Store
 
 _lock = threading.Lock()
 
@@ -17,14 +19,20 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_searcher(request: Request) -> Searcher:
-    """The app's Searcher; a missing or empty store is a 503 that says to run `precedent ingest`."""
-    state = request.app.state
+def app_searcher(state: Any, *, create: bool = False) -> Searcher:
+    """The one Searcher (store and model) an app keeps, opened on first use; ``create`` makes the store."""
     if state.searcher is None:
         with _lock:
             if state.searcher is None:
-                state.searcher = Searcher(state.settings)
-    searcher: Searcher = state.searcher
+                store = Store.open(state.settings, create=True) if create else None
+                state.searcher = Searcher(state.settings, store=store)
+    return state.searcher
+
+
+def get_searcher(request: Request) -> Searcher:
+    """The app's Searcher; a missing or empty store is a 503 that says to run `precedent ingest`."""
+    state = request.app.state
+    searcher = app_searcher(state)
     if searcher.store.is_empty():  # per request: must stay cheaper than counting 100k rows
         raise StoreMissing(
             f"the index in {state.settings.data_dir} is empty: run `precedent ingest PATH` to add documents"

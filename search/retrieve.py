@@ -94,8 +94,10 @@ class Searcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
-            self.store.check_compatible(self.settings.model, self._embedder.dimension)
+            embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
+            # Checked before it is kept, so a mismatched store is refused on every call, not just the first.
+            self.store.check_compatible(self.settings.model, embedder.dimension)
+            self._embedder = embedder
         return self._embedder
 
     def dense(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
