@@ -23,7 +23,7 @@ from typing import Any, Literal
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Embedder, get_embedder
-from precedent.ingest.errors import PrecedentError, StoreMismatch, StoreUnavailable, UnreadableFile
+from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
 from precedent.ingest.records import Document, ParsedDocument, SourceItem
@@ -280,4 +280,4 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "PrecedentError", "ingest_items", "ingest_paths", "prepare"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "ingest_items", "ingest_paths", "prepare"]
