@@ -72,6 +72,7 @@ def bench_command(
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
     repeats: Annotated[int, typer.Option("--repeats", help="query/scale: passes over the query list per mode")] = 2,
+    vectors: Annotated[Optional[str], typer.Option("--vectors", help="query/scale: encoded (the model on every chunk), composed (built from sentence vectors, for sizes where encoding takes hours) or auto (scale: composed above 100k)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="query/scale: write an HTML report with the latency plots")] = None,
 ) -> None:
@@ -85,12 +86,16 @@ def bench_command(
     elif which == "query":
         from precedent.eval.bench.query import format_query, run_query_bench
 
-        result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats, log=say)
+        result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
+                                 vectors=vectors or "encoded", log=say)
         text = format_query(result)
     elif which == "scale":
         from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 
-        result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats, log=say)
+        if vectors not in (None, "auto", "encoded", "composed"):
+            raise PrecedentError(f"--vectors must be auto, encoded or composed, not '{vectors}'")
+        result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
+                                 vectors=vectors or "auto", log=say)
         text = format_scale(result)
     else:
         raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")

@@ -129,11 +129,20 @@ def synthetic_document(number: int) -> Document:
     )
 
 
+def _picks(rng: random.Random, count: int) -> list[int]:
+    # choice over a range draws exactly as choice over the list did, so cached vectors stay valid
+    return [rng.choice(range(count)) for _ in range(rng.randint(3, 7))]
+
+
+def synthetic_chunk_picks(index: int, count: int) -> list[int]:
+    """Which of ``count`` seed sentences chunk ``index`` recombines, in order."""
+    return _picks(random.Random(index), count)
+
+
 def synthetic_chunk_text(index: int, sentences: list[str], force_name: str) -> str:
     """Chunk ``index``: 3-7 seed sentences recombined, with its document's force and fresh numbers."""
     rng = random.Random(index)
-    picked = [rng.choice(sentences) for _ in range(rng.randint(3, 7))]
-    text = " ".join(picked)[:1000]
+    text = " ".join(sentences[i] for i in _picks(rng, len(sentences)))[:1000]
     for force in all_forces():
         for alias in force.aliases:
             if alias in text and force.name != force_name:
@@ -141,11 +150,15 @@ def synthetic_chunk_text(index: int, sentences: list[str], force_name: str) -> s
     return _NUMBER.sub(lambda m: str(rng.randrange(10, 5000)), text)
 
 
+def synthetic_header(document: Document) -> str:
+    return " | ".join(p for p in (document.title, document.panel,
+                                  f"{document.meeting_date.day} {document.meeting_date:%B %Y}"
+                                  if document.meeting_date else None, document.doc_type) if p)
+
+
 def synthetic_chunks(document: Document, first: int, count: int, sentences: list[str]) -> tuple[str, list[Chunk]]:
     """The document's full text and its chunks (global chunk numbers ``first`` .. ``first + count - 1``)."""
-    header = " | ".join(p for p in (document.title, document.panel,
-                                     f"{document.meeting_date.day} {document.meeting_date:%B %Y}"
-                                     if document.meeting_date else None, document.doc_type) if p)
+    header = synthetic_header(document)
     texts = [synthetic_chunk_text(first + i, sentences, document.force or "") for i in range(count)]
     chunks, offset = [], 0
     for i, text in enumerate(texts):
