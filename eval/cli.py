@@ -92,8 +92,6 @@ def bench_command(
     elif which == "scale":
         from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 
-        if vectors not in (None, "auto", "encoded", "composed"):
-            raise PrecedentError(f"--vectors must be auto, encoded or composed, not '{vectors}'")
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)

@@ -78,5 +78,7 @@ def test_vector_kinds_and_sizes_are_checked(tmp_path: Path) -> None:
     assert parse_sizes("10k,100k,1m") == [10_000, 100_000, 1_000_000]
     assert [vectors_for(n, "auto") for n in (10_000, 100_000, 1_000_000)] == ["encoded", "encoded", "composed"]
     assert vectors_for(1_000_000, "encoded") == "encoded"
+    with pytest.raises(PrecedentError, match="auto"):
+        vectors_for(10_000, "random")
     with pytest.raises(PrecedentError):
         parse_sizes("ten")

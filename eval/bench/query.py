@@ -93,8 +93,6 @@ def synthetic_block(block: int, sentences: list[str]) -> Block:
 class EncodedVectors:
     """The real model on every chunk, encoded once per block and kept in ``cache``."""
 
-    kind = "encoded"
-
     def __init__(self, embedder: Any, cache: Path, say: Any) -> None:
         self.embedder, self.cache, self.say = embedder, cache, say
 
@@ -121,8 +119,6 @@ class ComposedVectors:
     (5th percentile 0.84; two unrelated real chunks: 0.64). The vectors are spread and clustered like
     real ones, which is what HNSW latency and disk depend on; they are for timing, never for quality.
     """
-
-    kind = "composed"
 
     def __init__(self, embedder: Any, sentences: list[str]) -> None:
         self.embedder = embedder
@@ -343,7 +339,7 @@ def format_query(result: dict[str, Any]) -> str:
     index = result["index"]
     built = "reused" if index.get("reused") else "built"
     lines = [f"index: {result['chunks']} chunks in {index['documents']} documents, {index['disk_mb']} MB on disk, "
-             f"{index.get('vectors', 'encoded')} vectors "
+             f"{index['vectors']} vectors "
              f"({built}; building took {index['build_s']:.0f} s, of which vectors {index['encode_s']:.0f} s)",
              f"{'endpoint':<28}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'n':>6}{'errors':>8}"]
     for name, s in result["summary"].items():

@@ -39,8 +39,12 @@ def parse_sizes(value: str | None) -> list[int]:
 
 
 def vectors_for(size: int, vectors: str) -> str:
+    from precedent.ingest.errors import PrecedentError
+
     if vectors == "auto":
         return "encoded" if size <= ENCODED_UP_TO else "composed"
+    if vectors not in VECTOR_KINDS:
+        raise PrecedentError(f"--vectors must be auto, {' or '.join(VECTOR_KINDS)}, not '{vectors}'")
     return vectors
 
 
@@ -55,7 +59,7 @@ def run_scale_bench(sizes: list[int], *, cache: Path | None = None, seeds: Path 
             timings = time_requests(server, repeats=repeats, queries=QUERIES, ask=False, log=say)
         rows.append({
             "chunks": index["chunks"], "documents": index["documents"], "disk_mb": index["disk_mb"],
-            "vectors": index.get("vectors", "encoded"),
+            "vectors": index["vectors"],
             "build_s": index["build_s"], "encode_s": index["encode_s"], "reused": index.get("reused", False),
             "latency_ms": {m: {"p50": s["p50"], "p95": s["p95"]} for m, s in timings["summary"].items()},
             "server_rss_mb": timings["server_peak_rss_mb"],
@@ -72,7 +76,7 @@ def format_scale(result: dict[str, Any]) -> str:
             f"{r['latency_ms'].get(m, {}).get('p50', 0):>11.1f}/{r['latency_ms'].get(m, {}).get('p95', 0):<8.1f}"
             for m in modes)
         build = f"{r['build_s']:.0f}" + ("*" if r["reused"] else "")
-        lines.append(f"{r['chunks']:>9}{r.get('vectors', 'encoded'):>10}{r['disk_mb']:>9.1f}{build:>9}"
+        lines.append(f"{r['chunks']:>9}{r['vectors']:>10}{r['disk_mb']:>9.1f}{build:>9}"
                      f"{r['encode_s']:>9.0f}{cells}"
                      f"{r['server_rss_mb']:>8.0f}")
     lines.append("(* index reused from the cache, times from when it was built; vector s 0: vectors came from the "

@@ -150,15 +150,11 @@ def synthetic_chunk_text(index: int, sentences: list[str], force_name: str) -> s
     return _NUMBER.sub(lambda m: str(rng.randrange(10, 5000)), text)
 
 
-def synthetic_header(document: Document) -> str:
-    return " | ".join(p for p in (document.title, document.panel,
-                                  f"{document.meeting_date.day} {document.meeting_date:%B %Y}"
-                                  if document.meeting_date else None, document.doc_type) if p)
-
-
 def synthetic_chunks(document: Document, first: int, count: int, sentences: list[str]) -> tuple[str, list[Chunk]]:
     """The document's full text and its chunks (global chunk numbers ``first`` .. ``first + count - 1``)."""
-    header = synthetic_header(document)
+    header = " | ".join(p for p in (document.title, document.panel,
+                                     f"{document.meeting_date.day} {document.meeting_date:%B %Y}"
+                                     if document.meeting_date else None, document.doc_type) if p)
     texts = [synthetic_chunk_text(first + i, sentences, document.force or "") for i in range(count)]
     chunks, offset = [], 0
     for i, text in enumerate(texts):
