@@ -226,13 +226,13 @@ def _jobs(request: Request) -> dict[str, Job]:
 
 @router.post("/crawl", summary="Start a ModernGov crawl in the background (admin key)", status_code=202)
 def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, object]:
-    from precedent.ingest.moderngov.crawl import crawl
-    from precedent.ingest.moderngov.registry import load_registry, select_panels
+    from precedent.ingest.crawl.crawl import crawl
+    from precedent.ingest.crawl.registry import registry_for, select_panels
 
     if body.since and body.until and body.since > body.until:
         raise HTTPException(422, f"since {body.since} is after until {body.until}: swap them")
     try:
-        panels = select_panels(load_registry(), body.forces)  # unknown forces fail here, not in the thread
+        panels = select_panels(registry_for(request.app.state.settings), body.forces)  # unknown forces fail here, not in the thread
     except PrecedentError as exc:
         raise HTTPException(422, str(exc)) from None
     settings: Settings = request.app.state.settings

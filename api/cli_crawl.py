@@ -31,7 +31,7 @@ def crawl_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the JSON summary")] = False,
 ) -> None:
     """Crawl ModernGov sites for new and changed minutes and reports."""
-    from precedent.ingest.moderngov import crawl_forces
+    from precedent.ingest.crawl import crawl_forces
 
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),

@@ -23,15 +23,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from precedent.ingest.moderngov.client import (
-    ModernGovClient,
-    mg_date,
-    parse_meeting,
-    parse_meetings,
-    yearly_windows,
-)
-from precedent.ingest.moderngov.crawl import CrawlSummary, crawl
-from precedent.ingest.moderngov.registry import BadRegistry, Panel, Site, load_registry, select_panels
+from precedent.ingest.crawl.crawl import crawl
+from precedent.ingest.crawl.http import PoliteClient
+from precedent.ingest.crawl.moderngov import mg_date, parse_meeting, parse_meetings, yearly_windows
+from precedent.ingest.crawl.registry import BadRegistry, Panel, Site, load_registry, select_panels
+from precedent.ingest.crawl.run import CrawlSummary
 from precedent.ingest.pipeline import IngestReport, ItemOutcome
 from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings
@@ -286,8 +282,8 @@ def local_panels(site: FakeModernGov, *forces: str) -> list[Panel]:
     return [p.served_from(mapping) for p in select_panels(load_registry(), forces)]
 
 
-def client_for(settings: Settings) -> ModernGovClient:
-    return ModernGovClient(settings, backoff_s=0.001)
+def client_for(settings: Settings) -> PoliteClient:
+    return PoliteClient(settings, backoff_s=0.001)
 
 
 class RecordingIngest:
