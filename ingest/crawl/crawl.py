@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from precedent.ingest.crawl.cmis import CmisWalker
 from precedent.ingest.crawl.http import PoliteClient
 from precedent.ingest.crawl.lock import CrawlLock
 from precedent.ingest.crawl.moderngov import ModernGovWalker
@@ -68,7 +69,7 @@ def _crawl(panels: Sequence[Panel], settings: Settings, since: dt.date | None, u
     state = CrawlState.open(settings, read_only=dry_run)
     bar = _progress_bar(progress)
     run = CrawlRun(settings, http, state, ingest, summary, bar)
-    walkers: dict[str, Any] = {"moderngov": ModernGovWalker(run)}
+    walkers: dict[str, Any] = {"moderngov": ModernGovWalker(run), "cmis": CmisWalker(run)}
     try:
         for panel in panels:
             _crawl_panel(run, walkers, panel, since, until)
