@@ -14,6 +14,7 @@ from typing import Any
 
 from precedent.ingest.crawl.cmis import CmisWalker
 from precedent.ingest.crawl.http import PoliteClient
+from precedent.ingest.crawl.listing import ListingWalker
 from precedent.ingest.crawl.lock import CrawlLock
 from precedent.ingest.crawl.moderngov import ModernGovWalker
 from precedent.ingest.crawl.registry import Panel, registry_for, select_panels
@@ -69,7 +70,8 @@ def _crawl(panels: Sequence[Panel], settings: Settings, since: dt.date | None, u
     state = CrawlState.open(settings, read_only=dry_run)
     bar = _progress_bar(progress)
     run = CrawlRun(settings, http, state, ingest, summary, bar)
-    walkers: dict[str, Any] = {"moderngov": ModernGovWalker(run), "cmis": CmisWalker(run)}
+    walkers: dict[str, Any] = {"moderngov": ModernGovWalker(run), "cmis": CmisWalker(run),
+                               "listing": ListingWalker(run)}
     try:
         for panel in panels:
             _crawl_panel(run, walkers, panel, since, until)
