@@ -1,4 +1,8 @@
-"""`precedent crawl`: keep the panels' ModernGov archives in the index, politely and incrementally."""
+"""`precedent crawl`: keep the panels' published papers in the index, politely and incrementally.
+
+`precedent crawl --all` is the form for cron or a systemd timer: when another crawl holds the index's
+lock it says "already running" and exits 0, so overlapping runs are harmless.
+"""
 
 from __future__ import annotations
 
@@ -23,19 +27,35 @@ def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
 
 
 def crawl_command(
-    forces: Annotated[Optional[list[str]], typer.Argument(help="Forces to crawl (default: every registered panel)")] = None,
+    forces: Annotated[Optional[list[str]], typer.Argument(help="Forces to crawl (default: every crawlable panel)")] = None,
+    all_panels: Annotated[bool, typer.Option("--all", help="Every crawlable panel: the form for cron and systemd timers")] = False,
     since: Annotated[Optional[str], typer.Option(help="Meetings on or after YYYY-MM-DD")] = None,
     until: Annotated[Optional[str], typer.Option(help="Meetings on or before YYYY-MM-DD")] = None,
+    registry: Annotated[Optional[Path], typer.Option("--registry", help="Your own TOML of panels, merged over the bundled registry (default: PRECEDENT_REGISTRY)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be ingested; change nothing")] = False,
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the JSON summary")] = False,
 ) -> None:
-    """Crawl ModernGov sites for new and changed minutes and reports."""
-    from precedent.ingest.crawl import crawl_forces
+    """Crawl the panels' ModernGov, CMIS and listing-page sites for new and changed minutes and reports."""
+    from precedent.ingest.crawl import CrawlAlreadyRunning, crawl_forces
 
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),
-                           dry_run=dry_run, progress=not json_out)
+    if all_panels and forces:
+        raise PrecedentError("--all crawls every panel: drop the force names, or drop --all")
+    updates: dict[str, object] = {}
+    if data_dir:
+        updates["data_dir"] = data_dir
+    if registry:
+        updates["registry"] = registry
+    settings = Settings(**updates)  # type: ignore[arg-type]
+    try:
+        summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),
+                               dry_run=dry_run, progress=not json_out)
+    except CrawlAlreadyRunning as busy:
+        if json_out:
+            typer.echo(json.dumps({"status": "already running", "detail": str(busy)}, indent=2))
+        else:
+            typer.echo(f"already running: {busy}")
+        return
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -44,6 +64,9 @@ def crawl_command(
         f"changed {summary.documents_changed}, unchanged {summary.documents_unchanged}, "
         f"failed {len(summary.documents_failed)}; {summary.requests} requests in {summary.seconds:.1f}s"
     )
+    for found in summary.committees_found:
+        typer.echo(f"  {found.force}: committee '{found.title}' is id {found.committee_id} on {found.host} "
+                   f"(found through {found.via})")
     for failure in summary.documents_failed:
         typer.secho(f"  failed {failure.url}: {failure.error}", err=True, fg=typer.colors.YELLOW)
     if summary.stopped:

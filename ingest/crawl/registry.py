@@ -315,7 +315,8 @@ def _merge(base: list[Panel], name: str, parsed: _RegistryFile) -> list[Panel]:
     """A user's file over the bundled panels: add forces, or override or add sites of one force.
 
     A site whose base_url matches one bundled site of the force takes its unset fields from it, so
-    `until = 2019-03-31` alone changes a date range. `replace_sites = true` drops the bundled sites.
+    `until = 2019-03-31` alone changes a date range (and drops the bundled `verify` note, unless the
+    user restates one). `replace_sites = true` drops the bundled sites.
     """
     by_force = {p.force: p for p in base}
     order = [p.force for p in base]
@@ -343,7 +344,10 @@ def _merge(base: list[Panel], name: str, parsed: _RegistryFile) -> list[Panel]:
                 if matches:
                     old = sites[matches[0]]
                     fields = {k: v for k, v in vars(old).items() if k != "fetch_origin"}
-                    fields.update(_entry_fields(site_entry, only_set=True))
+                    given = _entry_fields(site_entry, only_set=True)
+                    fields.update(given)
+                    # The user's entry is the user's knowledge: the bundled doubt goes unless restated.
+                    fields["verify"] = given.get("verify")
                     sites[matches[0]] = _complete(fields)
                 else:
                     sites.append(_complete(_entry_fields(site_entry, only_set=False)))
