@@ -99,6 +99,8 @@ class FakeSite:
     scripted: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses to answer first
     slow: dict[str, float] = field(default_factory=dict)  # route -> seconds to stall before answering
     holds: dict[str, Hold] = field(default_factory=dict)
+    # Absolute links to rewrite in pages and XML: a recorded site replayed under the local host.
+    rewrite: dict[str, str] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     base: str = ""
 
@@ -148,7 +150,11 @@ class FakeSite:
                 "if-none-match" not in headers and headers.get("if-modified-since") == found.last_modified
             ):
                 return 304, out, b""
-        return 200, out, found.body
+        body = found.body
+        if self.rewrite and found.content_type.startswith(("text/", "application/xml")):
+            for canonical, local in self.rewrite.items():
+                body = body.replace(canonical.encode(), local.encode())
+        return 200, out, body
 
 
 @dataclass

@@ -146,6 +146,20 @@ replace_sites = true
     assert [p.force for p in select_panels(list(panels.values()), ["Nottinghamshire"])] == ["Nottinghamshire"]
 
 
+def test_a_user_file_can_leave_the_bundled_panels_out(tmp_path: Path) -> None:
+    user = write(tmp_path, '''
+bundled = false
+
+[[panel]]
+force = "Gwent"
+  [[panel.site]]
+  system = "listing"
+  base_url = "https://www.gwentpcp.org.uk/en/meetings/"
+''')
+    panels = load_registry(user=user)
+    assert [(p.force, p.status) for p in panels] == [("Gwent", "crawlable")]
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ('[[panel]]\nforce = "Dorset"\n  [[panel.site]]\n  base_url = "https://new.example.gov.uk"\n'
      '  committee_id = -3\n',

@@ -203,6 +203,8 @@ class _PanelEntry(BaseModel):
 class _RegistryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # In a user's file: `bundled = false` leaves the bundled panels out (crawl only this file's panels).
+    bundled: bool = True
     panel: list[_PanelEntry] = Field(min_length=1)
 
 
@@ -318,6 +320,8 @@ def _merge(base: list[Panel], name: str, parsed: _RegistryFile) -> list[Panel]:
     `until = 2019-03-31` alone changes a date range (and drops the bundled `verify` note, unless the
     user restates one). `replace_sites = true` drops the bundled sites.
     """
+    if not parsed.bundled:
+        base = []
     by_force = {p.force: p for p in base}
     order = [p.force for p in base]
     touched: set[str] = set()
@@ -367,7 +371,10 @@ def load_registry(path: Path | None = None, *, user: Path | None = None) -> list
         name = BUNDLED
     else:
         name, text = str(path), _read_text(Path(path))
-    panels = _bundled_panels(name, _read(name, text))
+    bundled = _read(name, text)
+    if not bundled.bundled:
+        raise BadRegistry(f"{name}: 'bundled = false' belongs in a user's registry, not in the one it replaces")
+    panels = _bundled_panels(name, bundled)
     if user is not None:
         panels = _merge(panels, str(user), _read(str(user), _read_text(Path(user))))
     return panels
