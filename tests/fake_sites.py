@@ -321,6 +321,8 @@ def build_moderngov_site() -> FakeModernGov:
     site.meetings_xml["/leics"] = (FIXTURES / "moderngov/leics/GetMeetings.xml").read_text()
     site.meetings_xml["/dorset-old"] = (FIXTURES / "moderngov/dorset-old/GetMeetings.xml").read_text()
     site.put_xml("/dorset-old/mgWebService.asmx/GetCommittees", "dorset-old/GetCommittees.xml")
+    site.put_page("/dorset-old/mgListCommittees.aspx", "dorset-old/mgListCommittees.html")
+    site.put_page("/dorset-old/ieListMeetings.aspx?CId=138&Year=2019", "dorset-old/ieListMeetings_2019.html")
 
     # Somerset: one meeting served both ways (web service, and public pages when a test turns it off),
     # a public confirmation hearing with one restricted appendix beside a wholly restricted item.

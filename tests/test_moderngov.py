@@ -15,8 +15,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from precedent.ingest.crawl.committees import Committee, find_committee
 from precedent.ingest.crawl.crawl import crawl
-from precedent.ingest.crawl.http import PoliteClient
+from precedent.ingest.crawl.http import MalformedResponse, PoliteClient
 from precedent.ingest.crawl.moderngov import mg_date, parse_meeting, parse_meetings, yearly_windows
 from precedent.ingest.crawl.registry import BadRegistry, Panel, Site, load_registry, select_panels
 from precedent.ingest.crawl.run import CrawlSummary
@@ -298,6 +299,32 @@ def test_a_committee_without_an_id_is_found_by_its_title(site: FakeModernGov, se
     first_ask = site.requests_to("/dorset-old/mgWebService.asmx/GetMeetings")[0]
     asked = dict(parse_qsl(urlsplit(first_ask.path).query))
     assert asked["lCommitteeId"] == "138"  # the exact title wins over the sub-committee
+
+
+def test_with_the_web_service_off_a_committee_is_found_on_the_public_list_and_the_route_is_reported(
+        site: FakeModernGov, settings: Settings) -> None:
+    site.service_off.add("/dorset-old")
+    with client_for(settings) as client:
+        summary = crawl(local_panels(site, "Dorset"), settings, since=dt.date(2019, 1, 1),
+                        until=dt.date(2019, 3, 31), client=client, ingest=RecordingIngest())
+    assert [(c.host, c.committee_id, c.title, c.via) for c in summary.committees_found] == [
+        ("dorset.moderngov.co.uk", 138, "Police and Crime Panel", "the public committee list (mgListCommittees.aspx)")]
+    assert site.requests_to("/dorset-old/ieListMeetings.aspx?CId=138&Year=2019")
+    assert site.requests_to("/dorset-old/ieListDocuments.aspx?CId=138&MId=1663")  # 404 here: reported
+    assert [f.url for f in summary.documents_failed] == [
+        "https://dorset.moderngov.co.uk/ieListDocuments.aspx?CId=138&MId=1663"]
+
+
+def test_a_title_never_picks_a_sub_committee_and_ambiguity_names_the_candidates() -> None:
+    committees = [Committee(140, "Police and Crime Panel Complaints Sub-Committee"),
+                  Committee(232, "Cleveland Police and Crime Panel Complaint Sub-Committee"),
+                  Committee(231, "Cleveland Police & Crime Panel")]
+    assert find_committee(committees, "Cleveland Police and Crime Panel", "rcbc").id == 231
+    with pytest.raises(MalformedResponse, match="0 committees titled like 'Police and Crime Panel'"):
+        find_committee(committees[:2], "Police and Crime Panel", "x")
+    two = [Committee(1, "Dorset Police and Crime Panel"), Committee(2, "Dorset Council - Police and Crime Panel")]
+    with pytest.raises(MalformedResponse, match="2 committees.*1 'Dorset Police and Crime Panel'.*set committee_id"):
+        find_committee(two, "Police and Crime Panel", "x")
 
 
 def test_recrawl_fetches_only_what_changed_and_reingests_exactly_those_two(
