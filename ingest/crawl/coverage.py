@@ -82,7 +82,7 @@ def force_sources(panels: Sequence[Panel], crawls: Mapping[str, LastCrawl],
         rows.append(ForceSource(
             force=panel.force, panel=panel.panel, system=" + ".join(panel.systems),
             hosts=list(dict.fromkeys(s.host for s in panel.sites)),
-            committee=", ".join(s.committee for s in panel.crawl_sites if s.committee),
+            committee=", ".join(dict.fromkeys(s.committee for s in panel.crawl_sites if s.committee)),
             status=panel.status, reason=panel.status_reason, last_crawl=crawls.get(panel.force),
             documents=documents, chunks=chunks,
             sites=[SiteRow(system=s.system, base_url=s.base_url, committee_id=s.committee_id,
