@@ -104,6 +104,9 @@ def _crawl_panel(run: CrawlRun, walkers: dict[str, Any], panel: Panel, since: dt
     except Stop as stop:
         status, detail = "stopped", str(stop)
         raise
+    except BaseException as exc:  # Ctrl-C, or a bug: the force must not look crawled
+        status, detail = "interrupted", f"{type(exc).__name__}: {exc}"[:300]
+        raise
     finally:
         counts = _difference(run.summary.counts(), before)
         run.summary.forces[panel.force] = counts
