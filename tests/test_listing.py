@@ -99,6 +99,15 @@ def test_page_furniture_links_are_not_papers() -> None:
     assert ("https://wy.example/meetings/2015-02-06", "6 February 2015") in links
 
 
+def test_a_listing_page_keeps_its_trailing_slash_so_relative_links_resolve_as_a_browser_would() -> None:
+    gwent = select_panels(load_registry(), ["Gwent"])[0].sites[0]
+    assert gwent.base_url == "https://www.gwentpcp.org.uk/en/the-panel/"
+    page = b'<html><body><a href="papers/agenda-28-09-2018.pdf">Agenda</a></body></html>'
+    (doc,), _ = parse_listing_page(page, gwent.base_url)
+    assert doc.url == "https://www.gwentpcp.org.uk/en/the-panel/papers/agenda-28-09-2018.pdf"
+    assert doc.date == dt.date(2018, 9, 28)
+
+
 # --- the crawl ---------------------------------------------------------------------------------------
 
 

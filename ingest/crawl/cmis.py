@@ -249,7 +249,7 @@ class CmisWalker:
             self.run.fail(url, exc)
             return
         date = entry.date or meeting.date
-        pending: list[Pending] = []
+        pending: list[Pending | None] = []
         for item in meeting.items:
             if item.restricted:
                 self.run.restricted(1 + len(item.docs))

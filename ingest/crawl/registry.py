@@ -177,7 +177,7 @@ class _SiteEntry(BaseModel):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL such as https://democracy.example.gov.uk")
-        return value.rstrip("/") if not parts.query else value
+        return value
 
     @field_validator("follow")
     @classmethod
@@ -213,6 +213,10 @@ def _complete(fields: dict[str, Any]) -> Site:
     system = fields.get("system") or "moderngov"
     url = fields["base_url"]
     parts = urlsplit(url)
+    if system != "listing":
+        # A site root: no trailing slash, as URLs are built by appending to it. A listing page keeps
+        # its own (relative links on ".../meetings/" and ".../meetings" resolve differently).
+        url = fields["base_url"] = url.rstrip("/")
     if system in ("moderngov", "cmis"):
         if parts.query or parts.fragment or url.lower().endswith((".aspx", ".asmx")):
             where = "mgWebService.asmx" if system == "moderngov" else "Document.ashx"
@@ -340,7 +344,8 @@ def _merge(base: list[Panel], name: str, parsed: _RegistryFile) -> list[Panel]:
         sites = [] if existing is None or entry.replace_sites else list(existing.sites)
         for s_index, site_entry in enumerate(entry.site, start=1):
             where = f"{name}: {label}, {_site_label(s_index, site_entry)}"
-            matches = [i for i, s in enumerate(sites) if s.base_url.lower() == site_entry.base_url.lower()]
+            key = site_entry.base_url.rstrip("/").lower()
+            matches = [i for i, s in enumerate(sites) if s.base_url.rstrip("/").lower() == key]
             if len(matches) > 1:
                 raise BadRegistry(f"{where}: matches {len(matches)} sites of {force} in the bundled registry; "
                                   "set replace_sites = true on the [[panel]] and list every site you want")
