@@ -6,24 +6,24 @@ lock it says "already running" and exits 0, so overlapping runs are harmless.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from precedent.api.cli_common import DataDir, JsonOut, emit, settings_for
+from precedent.ingest.crawl import CrawlAlreadyRunning, crawl_forces
+from precedent.ingest.dates import date_arg
 from precedent.ingest.errors import PrecedentError
-from precedent.ingest.metadata import parse_date
 from precedent.ingest.settings import Settings
 
+Registry = Annotated[Optional[Path], typer.Option(
+    "--registry", help="Your own TOML of panels, merged over the bundled registry (default: PRECEDENT_REGISTRY)")]
 
-def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
-    if not value:
-        return None
-    date = parse_date(value)
-    if date is None:
-        raise PrecedentError(f"--{name} '{value}' is not a date: use YYYY-MM-DD")
-    return date
+
+def crawl_settings(data_dir: Path | None, registry: Path | None) -> Settings:
+    settings = settings_for(data_dir)
+    return settings.model_copy(update={"registry": registry}) if registry else settings
 
 
 def crawl_command(
@@ -31,33 +31,26 @@ def crawl_command(
     all_panels: Annotated[bool, typer.Option("--all", help="Every crawlable panel: the form for cron and systemd timers")] = False,
     since: Annotated[Optional[str], typer.Option(help="Meetings on or after YYYY-MM-DD")] = None,
     until: Annotated[Optional[str], typer.Option(help="Meetings on or before YYYY-MM-DD")] = None,
-    registry: Annotated[Optional[Path], typer.Option("--registry", help="Your own TOML of panels, merged over the bundled registry (default: PRECEDENT_REGISTRY)")] = None,
+    registry: Registry = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be ingested; change nothing")] = False,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the JSON summary")] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Crawl the panels' ModernGov, CMIS and listing-page sites for new and changed minutes and reports."""
-    from precedent.ingest.crawl import CrawlAlreadyRunning, crawl_forces
-
     if all_panels and forces:
         raise PrecedentError("--all crawls every panel: drop the force names, or drop --all")
-    updates: dict[str, object] = {}
-    if data_dir:
-        updates["data_dir"] = data_dir
-    if registry:
-        updates["registry"] = registry
-    settings = Settings(**updates)  # type: ignore[arg-type]
+    settings = crawl_settings(data_dir, registry)
     try:
-        summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),
-                               dry_run=dry_run, progress=not json_out)
+        summary = crawl_forces(forces or [], settings, since=date_arg(since, "--since"),
+                               until=date_arg(until, "--until"), dry_run=dry_run, progress=not json_out)
     except CrawlAlreadyRunning as busy:
         if json_out:
-            typer.echo(json.dumps({"status": "already running", "detail": str(busy)}, indent=2))
+            emit({"status": "already running", "detail": str(busy)})
         else:
             typer.echo(f"already running: {busy}")
         return
     if json_out:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        emit(summary.to_dict())
         return
     typer.echo(
         f"{'dry run: ' if dry_run else ''}{summary.meetings_seen} meetings; documents new {summary.documents_new}, "

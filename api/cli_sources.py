@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Optional
-
 import typer
 
-from precedent.ingest.errors import PrecedentError
-from precedent.ingest.settings import Settings
+from precedent.api.cli_common import DataDir, JsonOut, emit
+from precedent.api.cli_crawl import Registry, crawl_settings
+from precedent.ingest.crawl.coverage import ForceSource, index_stats, sources_report
 
 
-def _index_counts(settings: Settings) -> dict[str, tuple[int, int]]:
-    from precedent.ingest.crawl.coverage import counts_by_force
-    from precedent.search.store import Store
-
-    try:
-        store = Store.open(settings)
-    except PrecedentError:
-        return {}  # no index yet: every force has 0 documents
-    try:
-        return counts_by_force(store.stats())
-    finally:
-        store.close()
-
-
-def _last(row) -> str:  # type: ignore[no-untyped-def]
+def _last(row: ForceSource) -> str:
     crawl = row.last_crawl
     if crawl is None:
         return "never"
@@ -34,23 +17,12 @@ def _last(row) -> str:  # type: ignore[no-untyped-def]
     return f"{when} {crawl.status}"
 
 
-def sources_command(
-    registry: Annotated[Optional[Path], typer.Option("--registry", help="Your own TOML of panels, merged over the bundled registry (default: PRECEDENT_REGISTRY)")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text")] = False,
-) -> None:
+def sources_command(registry: Registry = None, data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     """Every force: system, host(s), committee, status (crawlable, needs verification, unsupported), last crawl, counts."""
-    from precedent.ingest.crawl.coverage import sources_report
-
-    updates: dict[str, object] = {}
-    if data_dir:
-        updates["data_dir"] = data_dir
-    if registry:
-        updates["registry"] = registry
-    settings = Settings(**updates)  # type: ignore[arg-type]
-    rows = sources_report(settings, _index_counts(settings))
+    settings = crawl_settings(data_dir, registry)
+    rows = sources_report(settings, index_stats(settings))
     if json_out:
-        typer.echo(json.dumps([r.model_dump(mode="json", by_alias=True) for r in rows], indent=2, ensure_ascii=False))
+        emit([r.model_dump(mode="json", by_alias=True) for r in rows])
         return
     table = [("force", "system", "host(s)", "committee", "status", "last crawl", "docs", "chunks")]
     for r in rows:

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from precedent.api.deps import app_searcher
-from precedent.ingest.crawl.coverage import counts_by_force, sources_report
+from precedent.api.deps import app_store
+from precedent.ingest.crawl.coverage import sources_report
 from precedent.ingest.errors import PrecedentError
+from precedent.ingest.store import IndexStats
 
 router = APIRouter(tags=["sources"])
 
 
-def _index_counts(request: Request) -> dict[str, tuple[int, int]]:
+def _index_stats(request: Request) -> IndexStats | None:
     try:
-        return counts_by_force(app_searcher(request.app.state).store.stats())
+        return app_store(request.app.state).stats()
     except PrecedentError:
-        return {}  # no index yet
+        return None  # no index yet
 
 
 @router.get("/sources", summary="Every force: system, hosts, committee, status, last crawl, document and chunk counts")
 def sources(request: Request) -> dict[str, object]:
-    rows = sources_report(request.app.state.settings, _index_counts(request))
+    rows = sources_report(request.app.state.settings, _index_stats(request))
     statuses = {s: sum(1 for r in rows if r.status == s) for s in ("crawlable", "needs verification", "unsupported")}
     return {"sources": [r.model_dump(mode="json", by_alias=True) for r in rows], "count": len(rows),
             "statuses": statuses, "indexed": sum(1 for r in rows if r.documents)}

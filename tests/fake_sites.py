@@ -1,7 +1,7 @@
 """Local stand-ins for council websites: one HTTP server answering like ModernGov, CMIS or a plain site.
 
 Pages and XML come from recorded-format fixtures (tests/fixtures/*); PDFs and DOCX files are made at
-test time. The server honours ETag / If-None-Match like the installs that send validators, can fail a
+test time (tests/helpers.py). The server honours ETag / If-None-Match like the installs that send validators, can fail a
 route a set number of times, stall it, or hold it until the test lets it go (to stop a crawl at a
 known point), and records every request it answered.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import re
 import threading
 import time
@@ -25,33 +24,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from precedent.ingest.pipeline import IngestReport, ItemOutcome
 from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings
+from tests.helpers import docx_bytes, pdf_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DD_MM_YYYY = re.compile(r"^\d{2}/\d{2}/\d{4}$")
-
-
-def make_pdf(*paragraphs: str) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_creation_date(dt.datetime(2023, 1, 25, tzinfo=dt.UTC))  # same text, same bytes
-    pdf.add_page()
-    pdf.set_font("helvetica", size=11)
-    for text in paragraphs:
-        pdf.multi_cell(0, 6, text)
-        pdf.ln(4)
-    return bytes(pdf.output())
-
-
-def make_docx(*paragraphs: str) -> bytes:
-    import docx
-
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 @dataclass
@@ -114,7 +90,7 @@ class FakeSite:
         self.put(path, (FIXTURES / fixture).read_bytes(), "text/html; charset=utf-8", validators=validators)
 
     def put_pdf(self, path: str, *paragraphs: str, validators: bool = True) -> None:
-        self.put(path, make_pdf(*paragraphs), "application/pdf", validators=validators)
+        self.put(path, pdf_bytes(*paragraphs), "application/pdf", validators=validators)
 
     def fail_next(self, path: str, *statuses: int) -> None:
         self.scripted[route_key(path)] = list(statuses)
@@ -291,19 +267,19 @@ def build_moderngov_site() -> FakeModernGov:
         site.put_xml(f"/plymouth/mgWebService.asmx/GetMeeting?lMeetingId={meeting_id}",
                      f"plymouth/GetMeeting_{meeting_id}.xml")
     site.put("/plymouth/mgConvert2PDF.aspx?ID=5001",
-             make_pdf("Minutes of the Police and Crime Panel, 18 November 2022.",
+             pdf_bytes("Minutes of the Police and Crime Panel, 18 November 2022.",
                       "The Panel considered the proposed precept and the Commissioner's response."),
              "application/pdf", validators=False)
-    site.put("/plymouth/documents/s5002/PCC Performance Report.pdf", make_pdf(*PERFORMANCE_REPORT),
+    site.put("/plymouth/documents/s5002/PCC Performance Report.pdf", pdf_bytes(*PERFORMANCE_REPORT),
              "application/pdf")
     site.put("/plymouth/documents/s5004/Appendix A Budget Monitoring Table.docx",
-             make_docx("Appendix A: Budget Monitoring Table.",
+             docx_bytes("Appendix A: Budget Monitoring Table.",
                        "Police officer pay is forecast to be underspent by 1.2 million pounds."),
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     for restricted in ("/plymouth/documents/s5005/Appendix B Contract Values.pdf",
                        "/plymouth/documents/s5006/Complaint report.pdf",
                        "/leicester/documents/s6102/Candidate Assessments.pdf"):
-        site.put(restricted, make_pdf("SECRET restricted content."), "application/pdf")
+        site.put(restricted, pdf_bytes("SECRET restricted content."), "application/pdf")
 
     site.service_off.add("/leicester")
     site.put_page("/leicester/ieListMeetings.aspx?CId=989&Year=2023", "leicester/ieListMeetings_2023.html")
@@ -313,7 +289,7 @@ def build_moderngov_site() -> FakeModernGov:
     for item_id in (40101, 40201):
         site.put_page(f"/leicester/mgAi.aspx?ID={item_id}", f"leicester/mgAi_{item_id}.html")
     site.put("/leicester/documents/s6101/Estates Strategy Report.pdf",
-             make_pdf("Estates Strategy 2023 to 2028.",
+             pdf_bytes("Estates Strategy 2023 to 2028.",
                       "The Commissioner proposes a shared police station in Oakham and the closure of two "
                       "front counters in Rutland."),
              "application/pdf")

@@ -19,7 +19,8 @@ from precedent.ingest.crawl.http import PoliteClient
 from precedent.ingest.crawl.registry import Panel, load_registry, select_panels
 from precedent.ingest.crawl.run import CrawlSummary
 from precedent.ingest.settings import Settings
-from tests.fake_sites import FIXTURES, FakeSite, RecordingIngest, make_pdf, serving
+from tests.fake_sites import FIXTURES, FakeSite, RecordingIngest, serving
+from tests.helpers import pdf_bytes
 
 ESSEX = "http://cmis.essex.gov.uk/essexcmis5"
 FLAGS = ("&rUzwRPf%2bZ3zd4E7Ikn8Lyw%3d%3d=pwRE6AGJFLDNlh225F5QMaQWCtPHwdhUfCZ%2fLUQzgA2uL5jNRG4jdQ%3d%3d"
@@ -61,7 +62,7 @@ def build_site() -> FakeSite:
         "exempt-complaint": ("SECRET complaint report.",),
     }
     for name, paragraphs in papers.items():
-        site.put(document_path(name), make_pdf(*paragraphs), "application/pdf")
+        site.put(document_path(name), pdf_bytes(*paragraphs), "application/pdf")
     # appendix-a is missing on the server: a 404, reported against its URL.
     norfolk = "/norfolk/norfolkcc/CalendarofMeetings/tabid/128/ctl"
     site.put_page(f"{norfolk}/MeetingCalendarPublicNoJava/mid/496/Date/2019-02-01/Default.aspx",
@@ -207,7 +208,7 @@ def test_a_recrawl_asks_conditionally_and_ingests_nothing_unchanged(site: FakeSi
 
     # A paper changes on the server: only it is fetched in full and re-ingested.
     site.put(document_path("performance"),
-             make_pdf("Police and Crime Plan Performance Update, report EPFCP/10/17 (revised).",
+             pdf_bytes("Police and Crime Plan Performance Update, report EPFCP/10/17 (revised).",
                       "1. Emergency calls. 92 per cent of emergency calls were answered within ten seconds."),
              "application/pdf")
     ingest.batches.clear()

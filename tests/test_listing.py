@@ -18,7 +18,8 @@ from precedent.ingest.crawl.listing import date_in_filename, parse_listing_page
 from precedent.ingest.crawl.registry import load_registry, select_panels
 from precedent.ingest.crawl.run import CrawlSummary
 from precedent.ingest.settings import Settings
-from tests.fake_sites import FIXTURES, FakeSite, RecordingIngest, make_docx, make_pdf, serving
+from tests.fake_sites import FIXTURES, FakeSite, RecordingIngest, serving
+from tests.helpers import docx_bytes, pdf_bytes
 
 
 def build_site() -> FakeSite:
@@ -40,7 +41,7 @@ def build_site() -> FakeSite:
                  "4. PCC Precept Proposal 2015/16. The Commissioner presented his proposed precept.")
     site.put_pdf("/files/item-5-precept.pdf", "Precept Proposal 2015/16.",
                  "The Commissioner proposes a council tax increase of 1.99 per cent for policing.")
-    site.put("/files/item-6-complaints.docx", make_docx("Complaints update.", "Two complaints were resolved."),
+    site.put("/files/item-6-complaints.docx", docx_bytes("Complaints update.", "Two complaints were resolved."),
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     site.put_pdf("/files/item-9-appendix.pdf", "SECRET exempt appendix.")
     return site
@@ -154,7 +155,7 @@ def test_a_recrawl_is_conditional_and_reingests_only_a_changed_paper(
     papers = [h for h in site.hits if h.path.startswith("/files/")]
     assert papers and all(h.conditional and h.status == 304 for h in papers)
 
-    site.put("/files/item-5-precept.pdf", make_pdf("Precept Proposal 2015/16 (revised).",
+    site.put("/files/item-5-precept.pdf", pdf_bytes("Precept Proposal 2015/16 (revised).",
                                                     "The Commissioner proposes a 1.5 per cent increase."),
              "application/pdf")
     ingest.batches.clear()
@@ -174,7 +175,7 @@ def test_a_missing_meeting_page_is_reported_and_the_rest_is_crawled(
 
 def test_a_listing_crawl_lands_in_a_real_index_and_undated_papers_are_dated_from_their_text(
         tmp_path: Path, site: FakeSite, settings: Settings) -> None:
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     summary = run(tmp_path, site, settings, None)
     assert summary.documents_new == 7, summary.documents_failed

@@ -28,10 +28,10 @@ from tests.fake_sites import (
     FakeModernGov,
     RecordingIngest,
     build_moderngov_site,
-    make_pdf,
     route_key,
     serving,
 )
+from tests.helpers import pdf_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moderngov"
 SINCE, UNTIL = dt.date(2023, 1, 1), dt.date(2024, 6, 30)
@@ -351,7 +351,7 @@ def test_recrawl_fetches_only_what_changed_and_reingests_exactly_those_two(
         "Safer Streets programme in Torbay", "Safer Streets programme in Torbay and Paignton")
     site.put("/plymouth/mgWebService.asmx/GetMeeting?lMeetingId=10300", xml, "text/xml; charset=utf-8")
     site.put("/plymouth/documents/s5002/PCC Performance Report.pdf",
-             make_pdf(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
+             pdf_bytes(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
              "application/pdf")
     site.reset_hits()
     ingest.batches.clear()
@@ -387,7 +387,7 @@ def test_the_request_budget_stops_the_crawl_cleanly(site: FakeModernGov, setting
 
 def test_end_to_end_crawl_into_a_real_index_then_only_changes_are_reingested(
         site: FakeModernGov, settings: Settings) -> None:
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     panels = local_panels(site, "Devon and Cornwall", "Leicestershire")
     first = run(panels, settings)
@@ -406,7 +406,7 @@ def test_end_to_end_crawl_into_a_real_index_then_only_changes_are_reingested(
     assert not any("SECRET" in d.title for d in documents.values())
 
     site.put("/plymouth/documents/s5002/PCC Performance Report.pdf",
-             make_pdf(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
+             pdf_bytes(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
              "application/pdf")
     xml = (FIXTURES / "plymouth/GetMeeting_10300.xml").read_text().replace(
         "Safer Streets programme in Torbay", "Safer Streets programme in Torbay and Paignton")

@@ -217,7 +217,7 @@ def site() -> Iterator[FakeModernGov]:
 def test_crawl_with_a_merged_registry_reads_the_users_host_into_a_real_index(
         tmp_path: Path, site: FakeModernGov, monkeypatch: pytest.MonkeyPatch) -> None:
     from precedent.api.cli import app
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     user = write(tmp_path, f'''
 [[panel]]

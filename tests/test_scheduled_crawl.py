@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +20,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from precedent.api.app import create_app
 from precedent.api.cli import app as cli
 from precedent.ingest.crawl.lock import CrawlLock
 from precedent.ingest.crawl.state import STATE_FILE
 from precedent.ingest.settings import Settings
 from tests.fake_sites import FakeModernGov, build_moderngov_site, serving
+from tests.helpers import live_server
 
 ADMIN_KEY = "test-admin-key-0123456789"
 # Devon and Cornwall, January 2023 to June 2024 on the local site: meetings 10245 (four items with
@@ -94,42 +94,17 @@ def test_crawl_all_takes_no_force_names(tmp_path: Path) -> None:
 # --- POST /crawl over HTTP ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def live_server(tmp_path: Path, site: FakeModernGov) -> Iterator[tuple[str, Settings]]:
-    import uvicorn
-
-    from precedent.api.app import create_app
-
-    class _ThreadServer(uvicorn.Server):
-        def install_signal_handlers(self) -> None:  # signals belong to the main thread
-            pass
-
+def live_app(tmp_path: Path, site: FakeModernGov) -> Iterator[str]:
     settings = Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY, registry=local_registry(tmp_path, site),
                         crawl_delay_s=0, crawl_retries=0, rate_limit_per_minute=0)
-    port = _free_port()
-    server = _ThreadServer(uvicorn.Config(app=create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-crawl-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", settings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with live_server(create_app(settings)) as url:
+        yield url
 
 
 def test_post_crawl_runs_to_done_with_counts_and_the_new_text_is_searchable(
-        live_server: tuple[str, Settings], site: FakeModernGov) -> None:
-    url, _settings = live_server
+        live_app: str, site: FakeModernGov) -> None:
+    url = live_app
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     held = site.hold("/plymouth/mgWebService.asmx/GetMeeting?lMeetingId=10400")
     with httpx.Client(base_url=url, timeout=30) as http:

@@ -31,7 +31,7 @@ from precedent.ingest.crawl.committees import Committee, find_committee
 from precedent.ingest.crawl.http import FetchFailed, MalformedResponse
 from precedent.ingest.crawl.registry import Panel, Site
 from precedent.ingest.crawl.run import CommitteeFound, CrawlRun, Pending, document_filename, minutes_page
-from precedent.ingest.metadata import parse_date
+from precedent.ingest.dates import human_date, parse_date
 from precedent.ingest.records import AgendaItem, DocType, DocumentMeta, SourceItem
 
 _MEETING_LINK = re.compile(r"/Meeting/(\d+)/Committee/(\d+)/", re.IGNORECASE)
@@ -273,7 +273,7 @@ class CmisWalker:
                 date: dt.date | None) -> Pending | None:
         slug = re.sub(r"[^\w]+", "-", item.number or hashlib.sha1(item.title.encode()).hexdigest()[:8]).strip("-")
         source = f"{url}#item-{slug}"
-        when = f"{date.day} {date:%B %Y}" if date else "undated meeting"
+        when = human_date(date) if date else "undated meeting"
         meta = DocumentMeta(
             document_id=f"cmis-{site.host_slug}-meeting-{entry.meeting_id}-item-{slug}",
             title=f"Minutes, {when}: {item.title}", force=panel.force, panel=panel.panel,

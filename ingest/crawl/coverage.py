@@ -1,8 +1,7 @@
 """Which forces the archive covers, and how: one row per force for `precedent sources` and GET /sources.
 
 A row joins three things: the registry (system, hosts, committee, status and its reason), the crawl
-state (when the force was last crawled and how it went) and the index's own counts, which the caller
-passes in, so this module never opens the store.
+state (when the force was last crawled and how it went) and the index's own counts.
 """
 
 from __future__ import annotations
@@ -16,8 +15,10 @@ from pydantic import BaseModel, Field
 from precedent.ingest.crawl.lock import crawl_running
 from precedent.ingest.crawl.registry import Panel, Status, registry_for
 from precedent.ingest.crawl.state import STATE_FILE, CrawlState, LastCrawl
+from precedent.ingest.errors import PrecedentError
 from precedent.ingest.forces import all_forces
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import IndexStats, Store
 
 
 class SiteRow(BaseModel):
@@ -91,13 +92,28 @@ def force_sources(panels: Sequence[Panel], crawls: Mapping[str, LastCrawl],
     return rows
 
 
-def sources_report(settings: Settings, counts: Mapping[str, tuple[int, int]]) -> list[ForceSource]:
-    """The rows for this data dir and registry (PRECEDENT_REGISTRY merged over the bundled one)."""
-    return force_sources(registry_for(settings), last_crawls(settings), counts)
+def sources_report(settings: Settings, stats: IndexStats | None) -> list[ForceSource]:
+    """The rows for this data dir and registry (PRECEDENT_REGISTRY merged over the bundled one).
+
+    ``stats`` are the index's (the API passes its own store's; the CLI reads them with index_stats).
+    """
+    return force_sources(registry_for(settings), last_crawls(settings), counts_by_force(stats))
 
 
-def counts_by_force(stats: Mapping[str, object]) -> dict[str, tuple[int, int]]:
-    """(documents, chunks) per force from the index's stats (Store.stats())."""
-    by_force = stats.get("by_force") or {}
-    assert isinstance(by_force, Mapping)
-    return {force: (int(row["documents"] or 0), int(row["chunks"] or 0)) for force, row in by_force.items()}
+def counts_by_force(stats: IndexStats | None) -> dict[str, tuple[int, int]]:
+    """(documents, chunks) per force from the index's stats; nothing when there is no index yet."""
+    if stats is None:
+        return {}
+    return {force: (row.documents or 0, row.chunks or 0) for force, row in stats.by_force.items()}
+
+
+def index_stats(settings: Settings) -> IndexStats | None:
+    """The index's stats, read from its registry (SQLite only); None when there is no index yet."""
+    try:
+        store = Store.open(settings)
+    except PrecedentError:
+        return None
+    try:
+        return store.stats()
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ from precedent.ingest.crawl.registry import Panel, registry_for, select_panels
 from precedent.ingest.crawl.run import CrawlRun, CrawlSummary, ForceCounts, IngestFn, Stop
 from precedent.ingest.crawl.state import CrawlState, LastCrawl
 from precedent.ingest.errors import PrecedentError
+from precedent.ingest.pipeline import ingest_items
 from precedent.ingest.settings import Settings
 
 
@@ -45,8 +46,6 @@ def crawl(
     if since and until and since > until:
         raise PrecedentError(f"--since {since} is after --until {until}: swap them")
     if ingest is None and not dry_run:
-        from precedent.ingest.pipeline import ingest_items
-
         ingest = ingest_items
     own_lock = lock is None and not dry_run
     held = CrawlLock(settings) if own_lock else None

@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup, Tag
 from precedent.ingest.crawl.http import FetchFailed, MalformedResponse
 from precedent.ingest.crawl.registry import Panel, Site
 from precedent.ingest.crawl.run import CrawlRun, Pending, document_filename
-from precedent.ingest.metadata import parse_date
+from precedent.ingest.dates import parse_date
 from precedent.ingest.records import DocType, DocumentMeta, SourceItem
 
 _DOCUMENT = re.compile(r"\.(pdf|docx)$", re.IGNORECASE)
