@@ -23,7 +23,7 @@ Registry = Annotated[Optional[Path], typer.Option(
 
 def crawl_settings(data_dir: Path | None, registry: Path | None) -> Settings:
     settings = settings_for(data_dir)
-    return settings.model_copy(update={"registry": registry}) if registry else settings
+    return settings.model_copy(update={"registry": registry.expanduser()}) if registry else settings
 
 
 def crawl_command(

@@ -27,8 +27,11 @@ class CrawlLock:
         self.path = Path(settings.data_dir) / LOCK_FILE
         self._fd: int | None = None
 
-    def acquire(self) -> None:
-        """Take the lock without waiting; CrawlAlreadyRunning says who holds it."""
+    def acquire(self, *, sign: bool = True) -> None:
+        """Take the lock without waiting; CrawlAlreadyRunning says who holds it.
+
+        ``sign`` writes this process's pid and start time into the file; a mere probe does not.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -38,8 +41,9 @@ class CrawlLock:
             os.close(fd)
             raise CrawlAlreadyRunning(f"a crawl is already running on {self.path.parent} ({holder}); "
                                       "this one has nothing to do") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC".encode())
+        if sign:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC".encode())
         self._fd = fd
 
     def release(self) -> None:
@@ -66,9 +70,8 @@ def crawl_running(settings: Settings) -> bool:
     if not probe.path.exists():
         return False
     try:
-        probe.acquire()
+        probe.acquire(sign=False)
     except CrawlAlreadyRunning:
         return True
-    # The probe wrote its own pid into the file: harmless, as nobody held the lock.
     probe.release()
     return False
