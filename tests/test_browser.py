@@ -8,7 +8,7 @@ and submits an HTML-injection attempt as a question to show it is rendered as te
 Three failures the page must survive get a browser of their own: an LLM endpoint that dies
 mid-answer (a local stand-in, the one remote part tests may fake), and an index the server cannot
 serve (empty, its Chroma server down, built with another model), whose 503 message is shown as the
-server wrote it.
+server wrote it. At 375 px wide the filter panel starts collapsed behind a button.
 
 Playwright's own browser download does not work here, so the test launches ``/usr/bin/chromium``
 (``apt-get install chromium``; ``.ci/run`` installs it) and skips when it is absent. Screenshots
@@ -44,6 +44,7 @@ QUESTION = "What did panels say about 101 response times?"
 PLAN_QUESTION = "What did panels say about the police and crime plan?"
 INJECTION = "<img src=x onerror=alert(1)>"
 ANSWER_TIMEOUT_MS = 60_000
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -135,6 +136,7 @@ def test_chat_page_in_a_real_browser(  # type: ignore[no-untyped-def]
         forces = page.locator(".force-filter input[type=checkbox]")
         forces.nth(len(FORCES) - 1).wait_for()
         assert {forces.nth(i).get_attribute("value") for i in range(forces.count())} == FORCES
+        assert page.locator("#filters-toggle").get_attribute("aria-expanded") == "true"
         page.screenshot(path=str(shots / "desktop-0-empty.png"), full_page=True)
 
         # 1. A question, sent with Enter, gets a cited answer.
@@ -200,15 +202,14 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
     browser, live_url: str, tmp_path: Path,
 ) -> None:
     shots = _screenshot_dir(tmp_path)
-    width = 375
-    context = browser.new_context(viewport={"width": width, "height": 812}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    width = PHONE["viewport"]["width"]
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
     watch = PageWatch(page)
     try:
         page.goto(f"{live_url}/")
-        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for()
+        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for(state="attached")
         page.screenshot(path=str(shots / "phone-0-empty.png"), full_page=True)
 
         _submit(page, QUESTION)
@@ -221,6 +222,7 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
             assert _right_edge(page.locator(selector).first) <= width + 1, f"{selector} overflows {width}px"
 
         # A broader topic, dated in the seed index, so the chart has bars to draw.
+        page.locator("#filters-toggle").click()
         page.locator("#compare-toggle").check()
         _submit(page, PLAN_QUESTION)
         page.locator(".msg.compare").nth(0).wait_for(timeout=ANSWER_TIMEOUT_MS)
@@ -232,6 +234,51 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
         page.screenshot(path=str(shots / "phone-3-timeline.png"))  # as seen, with the sticky composer
 
         assert not watch.dialogs, watch.dialogs
+        assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+        assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
+    finally:
+        context.close()
+
+
+
+def test_on_a_phone_the_filters_start_collapsed_behind_a_keyboard_operable_button(  # type: ignore[no-untyped-def]
+    browser, live_url: str, tmp_path: Path,
+) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    shots = _screenshot_dir(tmp_path)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{live_url}/")
+        forces = page.locator(".force-filter input[type=checkbox]")
+        forces.nth(len(FORCES) - 1).wait_for(state="attached")
+        toggle = page.locator("#filters-toggle")
+        panel = page.locator("#filters-body")
+        assert toggle.get_attribute("aria-controls") == "filters-body"
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert not panel.is_visible() and not forces.first.is_visible()
+        # The first screen holds the question box and its button, not the filters.
+        for selector in ("#question", "#send"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= PHONE["viewport"]["height"], \
+                f"{selector} is below the first screen: {box}"
+        page.screenshot(path=str(shots / "phone-filters-collapsed.png"))
+
+        toggle.focus()
+        page.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(forces.first).to_be_visible()
+        page.screenshot(path=str(shots / "phone-filters-open.png"))
+
+        # A filter set in the panel still shows on the button once the panel is closed again.
+        forces.first.check()
+        toggle.focus()
+        page.keyboard.press("Space")
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(panel).to_be_hidden()
+        expect(toggle).to_have_text("Filters (1 set)")
+
         assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
         assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
     finally:

@@ -210,6 +210,24 @@
     return parts.join(" · ");
   }
 
+  // ---------------------------------------------------------------- filter panel
+
+  // On a phone the open panel fills the first screen, so it starts collapsed there and open on wider
+  // screens. The width is the stylesheet's narrow-screen breakpoint.
+  const NARROW = window.matchMedia("(max-width: 760px)");
+
+  function setFiltersOpen(open) {
+    $("filters-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+    $("filters-body").hidden = !open;
+  }
+
+  // A collapsed panel must not hide that filters are set: the toggle counts them.
+  function showFilterCount() {
+    const filters = currentFilters();
+    const n = (filters.force || []).length + ["since", "until", "doc_type"].filter((key) => filters[key]).length;
+    $("filters-active").textContent = n ? ` (${n} set)` : "";
+  }
+
   async function loadFacets() {
     const summary = $("archive-summary");
     let facets;
@@ -731,7 +749,15 @@
       $("since").value = "";
       $("until").value = "";
       $("doc-type").value = "";
+      showFilterCount();
     });
+
+    setFiltersOpen(!NARROW.matches);
+    NARROW.addEventListener("change", (event) => setFiltersOpen(!event.matches));
+    $("filters-toggle").addEventListener("click", () => {
+      setFiltersOpen($("filters-toggle").getAttribute("aria-expanded") !== "true");
+    });
+    $("filters-body").addEventListener("change", showFilterCount);
 
     const dialog = $("passage");
     $("passage-close").addEventListener("click", closePassage);
