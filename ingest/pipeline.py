@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
-from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.embed import Encoder, get_embedder
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
@@ -122,7 +122,7 @@ def ingest_items(
     *,
     progress: bool = False,
     total: int | None = None,
-    embedder: Embedder | None = None,
+    embedder: Encoder | None = None,
     store: Store | None = None,
     on_outcome: Callable[[ItemOutcome], None] | None = None,
 ) -> IngestReport:
@@ -145,7 +145,7 @@ def _ingest_into(
     *,
     progress: bool,
     total: int | None,
-    embedder: Embedder | None,
+    embedder: Encoder | None,
     on_outcome: Callable[[ItemOutcome], None] | None,
 ) -> IngestReport:
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.embed import Encoder, get_embedder
 from precedent.ingest.errors import BadQuery
 from precedent.ingest.records import Chunk, Document, Filters
 from precedent.ingest.settings import Settings
@@ -104,7 +104,7 @@ def _overlap(chunk: Chunk, start: int, end: int) -> float:
 class Searcher:
     """Owns a store and the model; one per process (the API keeps one)."""
 
-    def __init__(self, settings: Settings, store: IndexReader | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, store: IndexReader | None = None, embedder: Encoder | None = None) -> None:
         self.settings = settings
         self.store: IndexReader = store or Store.open(settings)
         self._embedder = embedder
@@ -115,7 +115,7 @@ class Searcher:
         return self._embedder is not None
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> Encoder:
         if self._embedder is None:
             embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
             # Checked before it is kept, so a mismatched store is refused on every call, not just the first.

@@ -5,6 +5,7 @@ at an ingest in flight."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 
 def free_port() -> int:
@@ -199,3 +201,25 @@ MODERNGOV_HTML = """<!DOCTYPE html><html><head><title>Agenda item - Precept 2024
 <h3>Supporting documents:</h3>
 <ul><li><a href="/documents/s1234/Precept.pdf">Precept report, item 6. pdf icon PDF 103 KB</a></li></ul>
 </body></html>"""
+
+
+class FakeEmbedder:
+    """A deterministic stand-in for the model: each word (lower-cased, crudely stemmed) adds a fixed
+    random direction, so texts sharing words are near and others are not. For the fast tier only:
+    it needs no torch and loads in no time, and the logic around the model is what those tests check."""
+
+    name = "fake-hashed-words"
+    dimension = 384
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                digest = hashlib.blake2b(word[:6].encode(), digest_size=8).digest()
+                out[row] += np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.dimension)
+            norm = float(np.linalg.norm(out[row]))
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
