@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Encoder, get_embedder
@@ -28,6 +30,7 @@ from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableF
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
 from precedent.ingest.records import Document, ParsedDocument, SourceItem
+from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files, manifests_for
 from precedent.ingest.store import EmbeddedDocument, Store
@@ -35,7 +38,7 @@ from precedent.ingest.store import EmbeddedDocument, Store
 log = logging.getLogger(__name__)
 
 # Bump when parsing, cleaning or chunking changes, so a re-ingest rebuilds documents.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 Status = Literal["added", "updated", "unchanged", "failed"]
 
@@ -169,13 +172,7 @@ def _ingest_into(
         nonlocal batch, batch_chunks
         if not batch:
             return
-        texts = [c.embedding_text() for parsed, _ in batch for c in parsed.chunks]
-        vectors = embedder.encode(texts)
-        writes, offset = [], 0
-        for parsed, _ in batch:
-            n = len(parsed.chunks)
-            writes.append(EmbeddedDocument(parsed, vectors[offset: offset + n]))
-            offset += n
+        writes = embed_documents(embedder, [parsed for parsed, _ in batch])
         store.write_documents(writes)
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
@@ -207,6 +204,26 @@ def _ingest_into(
     report.documents, report.chunks = store.counts()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def embed_documents(embedder: Encoder, documents: list[ParsedDocument]) -> list[EmbeddedDocument]:
+    """Vectors for every chunk (header and text) and for each chunk's sentences, in one encode call
+    so the model batches them together (it sorts them by length)."""
+    chunks = [c for parsed in documents for c in parsed.chunks]
+    sentences = [chunk_sentences(c.text) for c in chunks]
+    vectors = embedder.encode([c.embedding_text() for c in chunks] + [s for group in sentences for s in group])
+    chunk_vectors, rest = vectors[: len(chunks)], vectors[len(chunks):]
+    per_chunk: list[np.ndarray] = []
+    offset = 0
+    for group in sentences:
+        per_chunk.append(rest[offset: offset + len(group)])
+        offset += len(group)
+    out, at = [], 0
+    for parsed in documents:
+        n = len(parsed.chunks)
+        out.append(EmbeddedDocument(parsed, chunk_vectors[at: at + n], per_chunk[at: at + n]))
+        at += n
+    return out
 
 
 def _prepare_all(
