@@ -26,7 +26,7 @@ from precedent.ingest.embed import Embedder, get_embedder
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
-from precedent.ingest.records import Document, ParsedDocument, SourceItem
+from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files, manifests_for
 
@@ -91,13 +91,21 @@ def content_hash(item: SourceItem, settings: Settings) -> str:
     return h.hexdigest()
 
 
+def describe(item: SourceItem, raw: str) -> DocumentMeta:
+    """The document's metadata: what the source says wins, the rest is read off the paper.
+
+    ``precedent eval`` measures this same function against a corpus manifest.
+    """
+    return merge_meta(item.meta, infer_meta(raw))
+
+
 def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ParsedDocument:
     """Parse, clean, describe and chunk one item (everything but the model and the store)."""
     raw = parse_bytes(item.data, item.filename, settings)
     text = clean_text(raw)
     if not text:
         raise UnreadableFile("no text left after removing page furniture")
-    meta = merge_meta(item.meta, infer_meta(raw))
+    meta = describe(item, raw)
     doc = Document(
         document_id=document_id,
         title=meta.title or Path(item.filename).stem,
@@ -280,4 +288,4 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "ingest_items", "ingest_paths", "prepare"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "describe", "ingest_items", "ingest_paths", "prepare"]
