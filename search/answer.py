@@ -223,9 +223,11 @@ def group_heading(group: Sequence[SearchHit]) -> str:
 
 def lead_line(topic: str, groups: Sequence[Sequence[SearchHit]]) -> str:
     """"Three panels discussed 101 response times:" (or a plainer line when the topic is not "about X")."""
-    panels = list(dict.fromkeys(g[0].document.panel or g[0].document.force or "an unnamed panel"
-                                for g in groups))
-    who = f"the {panels[0]}" if len(panels) == 1 else f"{_number(len(panels))} panels"
+    panels = list(dict.fromkeys(g[0].document.panel or g[0].document.force for g in groups))
+    if len(panels) > 1:
+        who = f"{_number(len(panels))} panels"
+    else:
+        who = f"the {panels[0]}" if panels[0] else "a panel the archive cannot name"
     subject = topic_phrase(topic)
     line = f"{who} discussed {subject}:" if subject else f"papers from {who} bear on this question:"
     return line[0].upper() + line[1:]
