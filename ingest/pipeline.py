@@ -28,7 +28,7 @@ from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import decode_text, file_kind, parse_bytes
 from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
 from precedent.ingest.settings import Settings
-from precedent.ingest.sources import file_items, find_files, manifests_for
+from precedent.ingest.sources import file_items, find_files
 
 log = logging.getLogger(__name__)
 
@@ -274,11 +274,12 @@ class _Prefetch:
 
 
 def ingest_paths(
-    paths: list[Path], settings: Settings, *, manifest: Path | None = None, progress: bool = False
+    paths: list[Path], settings: Settings, *, manifest: Path | None = None, include_md: bool = False,
+    progress: bool = False,
 ) -> IngestReport:
-    files, skipped = find_files(paths)
-    meta = manifests_for(paths, manifest)
-    report = ingest_items(file_items(files, meta, settings.max_file_mb), settings, progress=progress, total=len(files))
+    """Ingest files and folders; where a manifest governs a folder, only the files it lists."""
+    files, skipped = find_files(paths, manifest, include_md=include_md)
+    report = ingest_items(file_items(files, settings.max_file_mb), settings, progress=progress, total=len(files))
     report.skipped = [Failure(s.path, s.reason) for s in skipped]
     return report
 
