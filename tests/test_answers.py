@@ -251,3 +251,11 @@ def test_the_lead_line_names_a_panel_it_cannot_place_plainly() -> None:
     nameless = lead_line("What was said about the budget?", [[hit(None, None)]])
     assert nameless == "A panel the archive cannot name discussed the budget:"
     assert "The an" not in nameless
+
+
+def test_a_question_sentence_keeps_its_citation_inside_it() -> None:
+    from precedent.search.answer import cite
+
+    assert cite("Did the candidate have the competence the role demands?", 9) == \
+        "Did the candidate have the competence the role demands [9]?"
+    assert cite("The Panel noted the report.", 2) == "The Panel noted the report [2]."
