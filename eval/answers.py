@@ -1,13 +1,12 @@
 """Score ``/ask`` answers: found on answerable questions, citing an evidence passage, citing only the
 force a single-force question names, every claim carrying a valid ``[n]``; and traps refused by kind.
 
-Answers are split into claims with the same sentence function the answer code builds them with, so a
-sentence the answer writes is the sentence the eval checks.
+Answers are split into claims by ``search.citations.answer_claims``, the one reading of the ``[n]`` format
+that the answer builders and the LLM verifier use, over ``ingest.sentences``, the one sentence splitter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -15,33 +14,15 @@ from typing import Any
 from precedent.eval.matching import Passage, hits
 from precedent.eval.questions import TRAP_KINDS, Question
 from precedent.ingest.forces import force_named
+from precedent.search.answer import ask
+from precedent.search.citations import answer_claims, cited_numbers, strip_markers
 from precedent.search.retrieve import Searcher
-from precedent.search.snippet import sentences
-
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 def answer_sentences(answer: str) -> list[str]:
-    """The claims of an answer: its sentences, a trailing bare marker ("... plan. [2]") joined to its
-    sentence. Headings and lead lines (a line ending in ":") frame claims rather than make them."""
-    out: list[str] = []
-    for line in answer.splitlines():
-        line = line.strip().lstrip("-•*").strip()
-        if not line or line.endswith(":"):
-            continue
-        for start, end in sentences(line):
-            part = line[start:end].strip()
-            if not part:
-                continue
-            if out and not _MARKER.sub("", part).strip(" .;,"):
-                out[-1] = f"{out[-1]} {part}"
-            else:
-                out.append(part)
-    return [s for s in out if len(_MARKER.sub("", s).split()) >= 3]
-
-
-def cited_numbers(sentence: str) -> set[int]:
-    return {int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)}
+    """The claims of an answer, split by the same function that writes and verifies them; a claim
+    of fewer than three words ("See [2].") says nothing to check."""
+    return [s for s in answer_claims(answer) if len(strip_markers(s).split()) >= 3]
 
 
 def same_force(a: str | None, b: str | None) -> bool:
@@ -89,8 +70,6 @@ class TrapRow:
 
 
 def score_answer(searcher: Searcher, question: Question, k: int) -> AnswerRow:
-    from precedent.search.answer import ask
-
     ans = ask(searcher, question.question, k=k)
     passages = [Passage(c.text, c.citation.document_id, c.citation.source) for c in ans.citations]
     numbers = {c.n for c in ans.citations}
@@ -106,8 +85,6 @@ def score_answer(searcher: Searcher, question: Question, k: int) -> AnswerRow:
 
 
 def score_trap(searcher: Searcher, trap: Question, k: int) -> TrapRow:
-    from precedent.search.answer import ask
-
     ans = ask(searcher, trap.question, k=k)
     return TrapRow(trap.id, trap.set_name, trap.kind or "off", trap.question, ans.found, ans.answer[:300])
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from precedent.eval.matching import Passage
-from precedent.ingest.embed import Embedder
+from precedent.ingest.embed import Encoder
+from precedent.search.retrieve import rrf
 
 NAIVE_CHUNK_SIZE = 1000
 NAIVE_CHUNK_OVERLAP = 200
@@ -73,7 +74,7 @@ class DenseNaive:
 
     name = "dense-naive"
 
-    def __init__(self, chunks: list[Passage], embedder: Embedder) -> None:
+    def __init__(self, chunks: list[Passage], embedder: Encoder) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -108,8 +109,6 @@ class RRFNaive:
         self.bm25, self.dense, self.candidates, self.rrf_k = bm25, dense, candidates, rrf_k
 
     def retrieve(self, question: str, k: int) -> list[Passage]:
-        from precedent.search.retrieve import rrf
-
         depth = max(self.candidates, k * 3)
         sides = [[(str(i), 0.0) for i in side.rank(question, depth)] for side in (self.dense, self.bm25)]
         return [self.bm25.chunks[int(i)] for i, _ in rrf(sides, k=self.rrf_k)[:k]]

@@ -8,7 +8,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
+from precedent.eval.bench.query import format_query, run_query_bench
+from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
+from precedent.eval.floors import check_floors as floors_check
+from precedent.eval.metadata import measure_corpora
+from precedent.eval.questions import load_questions, load_traps
+from precedent.eval.report import write_report
+from precedent.eval.run import OFFTOPIC_PATH, build_index, load_offtopic, parse_systems, run_eval
+from precedent.eval.tables import format_result
 from precedent.ingest.errors import PrecedentError
+from precedent.search.retrieve import Searcher
 
 
 def _emit(payload: Any) -> None:
@@ -34,12 +44,6 @@ def eval_command(
     metadata: Annotated[bool, typer.Option("--metadata/--no-metadata", help="Also measure metadata read off each corpus without its manifest, against the manifest")] = True,
 ) -> None:
     """Measure retrieval, answers and refusals on one or more question sets over one index, beside naive baselines."""
-    from precedent.eval.floors import check_floors as floors_check
-    from precedent.eval.questions import load_questions, load_traps
-    from precedent.eval.run import OFFTOPIC_PATH, build_index, load_offtopic, parse_systems, run_eval
-    from precedent.eval.tables import format_result
-    from precedent.search.retrieve import Searcher
-
     say = _progress(not json_out)
     names = parse_systems(systems)
     if offtopic is not None and not offtopic.is_file():
@@ -59,14 +63,10 @@ def eval_command(
     finally:
         searcher.store.close()
     if metadata:
-        from precedent.eval.metadata import measure_corpora
-
         result.metadata = measure_corpora(corpora, settings, progress=say)
     if check_floors is not None:
         result.floors = floors_check(result, check_floors)
     if report is not None:
-        from precedent.eval.report import write_report
-
         write_report(report, result)
         say(f"report written to {report}")
     if json_out:
@@ -91,27 +91,19 @@ def bench_command(
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
     if which == "ingest":
-        from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
-
         result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
         text = format_ingest(result)
     elif which == "query":
-        from precedent.eval.bench.query import format_query, run_query_bench
-
         result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "encoded", log=say)
         text = format_query(result)
     elif which == "scale":
-        from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
-
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)
     else:
         raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
     if report is not None:
-        from precedent.eval.report import write_report
-
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")
     if json_out:

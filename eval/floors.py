@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from precedent.eval.run import METRICS, EvalResult
 from precedent.ingest.errors import PrecedentError
-
-if TYPE_CHECKING:
-    from precedent.eval.run import EvalResult
 
 
 def load_floors(path: Path) -> dict[str, Any]:
@@ -51,8 +49,6 @@ class _Check:
 
 def check_floors(result: EvalResult, path: Path) -> dict[str, Any]:
     """Compare the run with the floors in ``path``; ``ok`` is False if any is missed."""
-    from precedent.eval.run import METRICS
-
     spec = load_floors(path)
     check = _Check()
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.metadata import read_manifest
+from precedent.ingest.parse import parse_bytes
+from precedent.ingest.pipeline import describe
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import MANIFEST_NAME
@@ -138,9 +140,6 @@ def _fields(meta: DocumentMeta) -> dict[str, Any]:
 def measure_corpus(corpus: Path, settings: Settings | None = None, *, name: str | None = None,
                    progress: Callable[[str], None] | None = None) -> CorpusMetadata:
     """Describe every paper of ``corpus``'s manifest as ingest would without it, and compare."""
-    from precedent.ingest.parse import parse_bytes
-    from precedent.ingest.pipeline import describe
-
     manifest_path = corpus / MANIFEST_NAME
     if not manifest_path.is_file():
         raise PrecedentError(f"{corpus}: no {MANIFEST_NAME}; metadata inference is judged against a manifest")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from precedent.eval.answers import answer_metrics
 from precedent.eval.baselines import BM25Naive, DenseNaive, RRFNaive, SourceText, naive_chunks
-from precedent.eval.floors import check_floors
 from precedent.eval.matching import Passage, hits, source_is_file
 from precedent.eval.metadata import CorpusMetadata
 from precedent.eval.metrics import (
@@ -38,6 +38,7 @@ from precedent.eval.questions import Question, load_questions
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.pipeline import IngestReport, ingest_paths
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
 
 BASELINES = ("bm25-naive", "dense-naive", "rrf-naive")
@@ -49,7 +50,7 @@ OFFTOPIC_SET = "offtopic"
 METRICS = tuple(f"recall@{k}" for k in CUTOFFS) + ("mrr", f"ndcg@{NDCG_AT}", f"doc_recall@{DOC_RECALL_AT}")
 
 __all__ = ["BASELINES", "METRICS", "PRIMARY", "SYSTEMS", "EvalResult", "SystemResult", "build_index",
-           "check_floors", "load_offtopic", "parse_systems", "run_eval"]
+           "load_offtopic", "parse_systems", "run_eval"]
 
 
 class System(Protocol):
@@ -88,8 +89,6 @@ def build_index(corpora: Path | Sequence[Path], data_dir: Path | None = None, *,
     left the corpora are removed, so the index is exactly the corpora; a data dir the user names is never
     pruned.
     """
-    from precedent.search.store import Store
-
     corpora = [corpora] if isinstance(corpora, Path) else list(corpora)
     for corpus in corpora:
         if not corpus.exists():
@@ -119,7 +118,7 @@ def indexed_texts(searcher: Searcher) -> list[SourceText]:
     for doc in searcher.store.list_documents():
         got = searcher.store.get_document(doc.document_id)
         if got is not None:
-            out.append(SourceText(doc.document_id, doc.source, got[1]))
+            out.append(SourceText(doc.document_id, doc.source, got.text))
     return out
 
 
@@ -348,8 +347,6 @@ def run_eval(
     answer_report: dict[str, Any] = {}
     refused: list[Question] = []
     if answers:
-        from precedent.eval.answers import answer_metrics
-
         refused = list(traps) + list(load_offtopic() if offtopic is None else offtopic)
         if progress:
             progress(f"asking /ask {len(questions)} questions and {len(refused)} traps")

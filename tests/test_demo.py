@@ -32,7 +32,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> 
 
 
 def test_the_demo_holds_35_papers_from_15_forces(demo_settings: Settings) -> None:
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     store = Store.open(demo_settings)
     try:
