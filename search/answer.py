@@ -298,7 +298,7 @@ def _clean(sentence: str) -> str:
 
 def cite(sentence: str, n: int) -> str:
     """The sentence with its citation before the closing punctuation: "… to 101 calls [1]."."""
-    body = sentence.rstrip(" .;:,-–—")
+    body = sentence.rstrip(" .;:,-–—?!")
     end = "?" if sentence.endswith("?") else "!" if sentence.endswith("!") else "."
     return f"{body} [{n}]{end}"
 
