@@ -30,7 +30,6 @@ from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableF
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import decode_text, file_kind, parse_bytes
 from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
-from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files
 from precedent.ingest.store import EmbeddedDocument, Store
@@ -222,7 +221,7 @@ def embed_documents(embedder: Encoder, documents: list[ParsedDocument]) -> list[
     """Vectors for every chunk (header and text) and for each chunk's sentences, in one encode call
     so the model batches them together (it sorts them by length)."""
     chunks = [c for parsed in documents for c in parsed.chunks]
-    sentences = [chunk_sentences(c.text) for c in chunks]
+    sentences = [c.sentence_texts() for c in chunks]
     vectors = embedder.encode([c.embedding_text() for c in chunks] + [s for group in sentences for s in group])
     chunk_vectors, rest = vectors[: len(chunks)], vectors[len(chunks):]
     per_chunk: list[np.ndarray] = []

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     header TEXT NOT NULL,
     locator TEXT NOT NULL,
     start INTEGER NOT NULL,
-    end INTEGER NOT NULL
+    end INTEGER NOT NULL,
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -87,7 +88,8 @@ CREATE TABLE IF NOT EXISTS journal (
 {chunk_vectors}
 """
 # Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
-# re-scoring candidates by their best sentence (search/rerank.py). Rows go with their chunk.
+# re-scoring candidates by their best sentence (search/rerank.py), and the chunk's context (its item
+# and section), which its sentences were embedded with. Vector rows go with their chunk.
 _CHUNK_VECTORS = """
 CREATE TABLE IF NOT EXISTS chunk_vectors (
     chunk_id TEXT PRIMARY KEY,
@@ -97,8 +99,8 @@ CREATE TRIGGER IF NOT EXISTS chunks_vectors_ad AFTER DELETE ON chunks BEGIN
     DELETE FROM chunk_vectors WHERE chunk_id = old.chunk_id;
 END;
 """
-# Numbered migrations: what turns a store of version N-1 into version N.
-_MIGRATIONS = {2: _CHUNK_VECTORS}
+# Numbered migrations: what turns a store of version N-1 into version N (each idempotent).
+_MIGRATIONS: dict[int, list[str | tuple[str, str, str]]] = {2: [_CHUNK_VECTORS, ("chunks", "context", "TEXT NOT NULL DEFAULT ''")]}
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,12 @@ class Store:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             if step not in _MIGRATIONS:
                 return  # no way forward: check_compatible says so
-            self._connection().executescript(_MIGRATIONS[step])
+            conn = self._connection()
+            for change in _MIGRATIONS[step]:
+                if isinstance(change, str):
+                    conn.executescript(change)
+                elif change[1] not in {r[1] for r in conn.execute(f"PRAGMA table_info({change[0]})")}:
+                    conn.execute(f"ALTER TABLE {change[0]} ADD COLUMN {change[1]} {change[2]}")
             with self._transaction() as conn:
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step),))
 
@@ -430,9 +437,10 @@ class Store:
              doc.source, doc.url, doc.content_hash, doc.ingested_at.isoformat(), len(chunks), text),
         )
         conn.executemany(
-            "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
+            "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end, context) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end, c.context)
+             for c in chunks],
         )
         conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
                          [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
@@ -495,7 +503,7 @@ class Store:
     def _chunk(row: sqlite3.Row) -> Chunk:
         return Chunk(chunk_id=row["chunk_id"], document_id=row["document_id"], ordinal=row["ordinal"],
                      text=row["text"], header=row["header"], locator=row["locator"], start=row["start"],
-                     end=row["end"])
+                     end=row["end"], context=row["context"])
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Chunks with their documents, for ids that exist (unknown ids are silently absent)."""
