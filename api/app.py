@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat()}
         try:
             searcher = get_searcher(request)
-            searcher.store.check_compatible(settings.model)  # another model's or schema's store: say so
+            # another model's, encoder's or schema's store: say so
+            searcher.store.check_compatible(settings.model, encoder=settings.encoder)
             docs, chunks = searcher.store.counts()
             body.update(documents=docs, chunks=chunks, vectors=searcher.store.collection.count(),
                         model=settings.model, model_loaded=searcher._embedder is not None)

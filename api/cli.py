@@ -150,7 +150,7 @@ def stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     if json_out:
         emit(data)
         return
-    typer.echo(f"{data['documents']} documents, {data['chunks']} chunks (model {data['model']})")
+    typer.echo(f"{data['documents']} documents, {data['chunks']} chunks (model {data['model']}, encoder {data['encoder']})")
     for title, key in (("by force", "by_force"), ("by type", "by_type")):
         typer.echo(title + ":")
         for name, row in data[key].items():  # type: ignore[attr-defined]
@@ -212,10 +212,11 @@ def _register_feature_commands() -> None:
     """Commands that live beside their feature (answers, crawl, eval)."""
     from precedent.api.cli_answers import ask_command, compare_command
     from precedent.api.cli_crawl import crawl_command
+    from precedent.api.cli_reindex import reindex_command
     from precedent.eval.cli import bench_command, eval_command
 
     for name, command in (("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
-                          ("eval", eval_command), ("bench", bench_command)):
+                          ("eval", eval_command), ("bench", bench_command), ("reindex", reindex_command)):
         app.command(name)(friendly(command))
 
 

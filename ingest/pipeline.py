@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
-from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.embed import Embedder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
@@ -132,8 +132,8 @@ def ingest_items(
     own_store = store is None
     store = store or Store.open(settings, create=True)
     assert isinstance(store, Store)
-    embedder = embedder or get_embedder(settings.model, settings.embed_batch_size)
-    store.ensure_model(settings.model, embedder.dimension)
+    embedder = embedder or embedder_for(settings)
+    store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     store.recover()
 
     batch: list[tuple[ParsedDocument, bool]] = []

@@ -1,0 +1,73 @@
+"""Re-embed every chunk of an index with the configured encoder, in place: ``precedent reindex``.
+
+An index never holds vectors of two encoders that queries could mix: from the first replaced vector
+until the last, the store says a reindex is under way and refuses searches and ingests. Documents are
+walked in id order and the last one done is recorded after each batch, so a killed reindex resumes
+where it stopped (overwriting a vector twice is harmless).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from precedent.ingest.embed import Embedder, embedder_for
+from precedent.ingest.errors import StoreMismatch
+from precedent.ingest.settings import Settings
+
+
+@dataclass
+class ReindexReport:
+    encoder: str
+    previous: str
+    documents: int = 0
+    chunks: int = 0
+    resumed: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
+
+
+def reindex(settings: Settings, *, embedder: Embedder | None = None, documents_per_batch: int = 32,
+            on_batch: Callable[[int, int], None] | None = None) -> ReindexReport:
+    """Replace every vector with ``settings.encoder``'s (nothing to do when it already made them)."""
+    from precedent.search.store import EncoderRecord, Store
+
+    started = time.perf_counter()
+    store = Store.open(settings)
+    try:
+        store.recover()
+        embedder = embedder or embedder_for(settings)
+        meta = store.meta()
+        if meta.get("model", settings.model) != settings.model or int(meta.get("dimension", embedder.dimension)) != embedder.dimension:
+            raise StoreMismatch(
+                f"the index in {settings.data_dir} was built with model '{meta.get('model')}'; reindex changes the "
+                f"encoder, not the model: set PRECEDENT_MODEL={meta.get('model')}, or ingest into a new data dir"
+            )
+        target = EncoderRecord(embedder.encoder, embedder.build)
+        previous = store.encoder()
+        report = ReindexReport(encoder=target.encoder, previous=previous.encoder)
+        if store.reindex_state() is None and previous.matches(target):
+            return report
+        after = store.begin_reindex(target)
+        report.resumed = bool(after)
+        total, _ = store.counts()
+        while True:
+            ids = store.documents_after(after, documents_per_batch)
+            if not ids:
+                break
+            chunks = store.chunks_of(ids)
+            vectors = embedder.encode([c.embedding_text() for c in chunks])
+            store.replace_vectors([c.chunk_id for c in chunks], vectors, done_through=ids[-1])
+            after = ids[-1]
+            report.documents += len(ids)
+            report.chunks += len(chunks)
+            if on_batch:
+                on_batch(report.documents, total)
+        store.finish_reindex()
+        report.seconds = time.perf_counter() - started
+        return report
+    finally:
+        store.close()
