@@ -1,0 +1,76 @@
+"""The ingest pipeline's speed-ups keep its results: parsing in a worker process builds the same index as
+parsing inline, and nothing is encoded twice."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from precedent.ingest.pipeline import ingest_items, ingest_paths
+from precedent.ingest.records import SourceItem
+from precedent.ingest.settings import Settings
+from precedent.search.store import Store
+
+
+def _index(settings: Settings) -> dict[str, list[tuple[str, str, str]]]:
+    store = Store.open(settings)
+    out = {}
+    for doc in store.list_documents():
+        _, _, chunks = store.get_document(doc.document_id) or (None, "", [])
+        out[doc.document_id] = [(c.chunk_id, c.locator, c.text) for c in chunks]
+    return out
+
+
+def test_parsing_in_the_worker_process_builds_the_same_index_as_parsing_inline(seeds_dir: Path, tmp_path: Path) -> None:
+    worker = Settings(data_dir=tmp_path / "worker")
+    inline = Settings(data_dir=tmp_path / "inline")
+    items = [SourceItem(source=str(p), filename=p.name, data=p.read_bytes()) for p in sorted(seeds_dir.glob("*.txt"))]
+    assert ingest_items(items, worker).added == 5
+    for item in items:  # one item per call is parsed in this process
+        assert ingest_items([item], inline).added == 1
+    assert _index(worker) == _index(inline) != {}
+
+
+def test_a_changed_document_encodes_only_its_changed_chunks_and_the_rest_keep_their_vectors(
+    seeds_dir: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    source = sorted(seeds_dir.glob("*.txt"))[0]
+    paper = corpus / source.name
+    shutil.copy(source, paper)
+    settings = Settings(data_dir=tmp_path / "data")
+    first = ingest_paths([corpus], settings)
+    store = Store.open(settings)
+    before = {c.text: v for c, v in _chunks_and_vectors(store)}
+    assert first.encoded == first.chunks == len(before) > 3
+
+    text = paper.read_text()
+    assert "In response to questions" in text
+    paper.write_text(text.replace("In response to questions", "In answer to questions", 1))  # one paragraph
+    second = ingest_paths([corpus], settings)
+    assert second.updated == 1
+    assert 1 <= second.encoded <= 2 and second.reused == second.chunks - second.encoded
+    after = _chunks_and_vectors(store)
+    kept = [(before[c.text], v) for c, v in after if c.text in before]
+    assert len(kept) >= len(after) - 2
+    assert all(np.allclose(old, new, atol=1e-6) for old, new in kept)
+
+
+def test_the_same_text_twice_in_one_run_is_encoded_once(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    source = sorted(seeds_dir.glob("*.txt"))[1]
+    for name in ("copy-a.txt", "copy-b.txt"):  # two documents, same words, same metadata: same chunk texts
+        shutil.copy(source, corpus / name)
+    report = ingest_paths([corpus], Settings(data_dir=tmp_path / "data"))
+    assert report.added == 2
+    assert report.encoded <= report.chunks // 2 + 2 and report.reused == report.chunks - report.encoded
+
+
+def _chunks_and_vectors(store: Store) -> list[tuple[object, np.ndarray]]:
+    chunks = store.chunks_of([d.document_id for d in store.list_documents()])
+    vectors = store.vectors_of([c.chunk_id for c in chunks])
+    return [(c, vectors[c.chunk_id]) for c in chunks]
