@@ -66,8 +66,9 @@ def eval_command(
 
 
 def bench_command(
-    which: Annotated[str, typer.Argument(help="ingest | query | scale")],
-    chunks: Annotated[Optional[int], typer.Option("--chunks", help="Corpus or index size in chunks (ingest: 5000; query: 100000)")] = None,
+    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale")],
+    chunks: Annotated[Optional[int], typer.Option("--chunks", help="Index size in chunks (query: 100000)")] = None,
+    ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
     sizes: Annotated[Optional[str], typer.Option("--sizes", help="scale: comma-separated chunk counts, e.g. 10k,100k[,1m]")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
@@ -81,7 +82,7 @@ def bench_command(
     if which == "ingest":
         from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
 
-        result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
+        result = run_ingest_bench(ways, seeds=seeds, log=say)
         text = format_ingest(result)
     elif which == "query":
         from precedent.eval.bench.query import format_query, run_query_bench
@@ -96,7 +97,7 @@ def bench_command(
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)
     else:
-        raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
+        raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query or scale")
     if report is not None:
         from precedent.eval.report import write_report
 

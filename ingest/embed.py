@@ -74,7 +74,7 @@ class Embedder:
         if encoder == "onnx-int8":
             from precedent.ingest.onnx_int8 import RECIPE, built_model
 
-            built = built_model(path, cache_dir or _user_cache())
+            built = built_model(path, cache_dir or user_encoder_cache())
             self._backend = _OnnxInt8(built.onnx_path, built.tokenizer_path, built.max_seq_length)
             self.dimension = built.dimension
             self.build = f"r{RECIPE}-{built.weights_hash[:16]}"
@@ -83,7 +83,7 @@ class Embedder:
 
             self._backend = _Torch(model, path)
             self.dimension = self._backend.dimension
-            self.build = weights_hash(path, cache_dir or _user_cache())[:16]
+            self.build = weights_hash(path, cache_dir or user_encoder_cache())[:16]
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
@@ -99,7 +99,8 @@ class Embedder:
         return self.encode([text])[0]
 
 
-def _user_cache() -> Path:
+def user_encoder_cache() -> Path:
+    """Where encoders are built when no data dir is in play (benchmarks, a bare Embedder)."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("precedent")) / "encoders"
