@@ -67,7 +67,7 @@ def eval_command(
 
 def bench_command(
     which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale")],
-    chunks: Annotated[Optional[int], typer.Option("--chunks", help="Index size in chunks (query: 100000)")] = None,
+    chunks: Annotated[Optional[int], typer.Option("--chunks", help="encoders: chunk texts to encode (600); query: index size in chunks (100000)")] = None,
     ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
     sizes: Annotated[Optional[str], typer.Option("--sizes", help="scale: comma-separated chunk counts, e.g. 10k,100k[,1m]")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
@@ -84,6 +84,11 @@ def bench_command(
 
         result = run_ingest_bench(ways, seeds=seeds, log=say)
         text = format_ingest(result)
+    elif which == "encoders":
+        from precedent.eval.bench.encoders import format_encoders, run_encoder_bench
+
+        result = run_encoder_bench(chunks or 600, seeds=seeds, log=say)
+        text = format_encoders(result)
     elif which == "query":
         from precedent.eval.bench.query import format_query, run_query_bench
 
