@@ -18,44 +18,32 @@ from precedent.api.deps import get_searcher, get_settings
 from precedent.ingest.settings import Settings
 from precedent.search.answer import DEFAULT_K, Answer, ask, retrieve
 from precedent.search.compare import DEFAULT_PER_FORCE, Comparison, compare
-from precedent.search.filters import MAX_QUERY_CHARS
-from precedent.search.followup import FilterSpec, Turn
+from precedent.search.filters import MAX_QUERY_CHARS, FilterSpec
+from precedent.search.followup import Turn
 from precedent.search.llm import LLMClient, LLMUnavailable, llm_answer, stream_events
 from precedent.search.retrieve import Searcher
 
 router = APIRouter()
 
-Name = Annotated[str, Field(max_length=100)]
+Name = Annotated[str, Field(max_length=200)]
 DateText = Annotated[str, Field(max_length=40)]
 DocType = Literal["minutes", "report", "other"]
 
 
-class AskFilters(BaseModel):
-    force: list[Name] = Field(default_factory=list, max_length=50)
-    since: DateText | None = None
-    until: DateText | None = None
-    doc_type: DocType | None = None
-
-    def spec(self) -> FilterSpec:
-        return FilterSpec(force=tuple(self.force), since=self.since or None, until=self.until or None,
-                          doc_type=self.doc_type)
-
-
 class HistoryTurn(BaseModel):
     question: str = Field(max_length=MAX_QUERY_CHARS)
-    filters_applied: AskFilters | None = None
+    filters_applied: FilterSpec | None = None
 
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=DEFAULT_K, ge=1, le=50)
-    filters: AskFilters | None = None
+    filters: FilterSpec | None = None
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
 
     def turns(self) -> list[Turn]:
-        return [Turn(t.question, t.filters_applied.spec() if t.filters_applied else FilterSpec())
-                for t in self.history if t.question.strip()]
+        return [Turn(t.question, t.filters_applied or FilterSpec()) for t in self.history if t.question.strip()]
 
 
 class CompareRequest(BaseModel):
@@ -65,6 +53,9 @@ class CompareRequest(BaseModel):
     since: DateText | None = None
     until: DateText | None = None
     doc_type: DocType | None = None
+
+    def spec(self) -> FilterSpec:
+        return FilterSpec(force=tuple(self.forces), since=self.since, until=self.until, doc_type=self.doc_type)
 
 
 def _llm_off() -> JSONResponse:
@@ -76,12 +67,11 @@ def _llm_off() -> JSONResponse:
              response_model=Answer)
 def ask_route(body: AskRequest, searcher: Annotated[Searcher, Depends(get_searcher)],
               settings: Annotated[Settings, Depends(get_settings)]) -> Answer | JSONResponse:
-    filters = body.filters.spec() if body.filters else None
     if body.mode == "extractive":
-        return ask(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+        return ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
     if not settings.llm_url:
         return _llm_off()
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
     client = LLMClient(settings)
     try:
         return llm_answer(client, retrieved)
@@ -99,9 +89,8 @@ def ask_stream_route(
 ) -> StreamingResponse | JSONResponse:
     if not settings.llm_url:
         return _llm_off()
-    filters = body.filters.spec() if body.filters else None
     # Retrieval errors (a bad filter) are raised here, before the stream starts, so they stay a 422.
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
     client = LLMClient(settings)
 
     def events() -> Iterator[str]:
@@ -118,5 +107,4 @@ def ask_stream_route(
 @router.post("/compare", response_model=Comparison,
              summary="One question across forces: best passages per force and a per-year timeline")
 def compare_route(body: CompareRequest, searcher: Annotated[Searcher, Depends(get_searcher)]) -> Comparison:
-    return compare(searcher, body.question, forces=body.forces, k=body.k, since=body.since, until=body.until,
-                   doc_type=body.doc_type)
+    return compare(searcher, body.question, filters=body.spec(), k=body.k)

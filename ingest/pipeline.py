@@ -31,13 +31,14 @@ import numpy as np
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
-from precedent.ingest.embed import Embedder, embedder_for
+from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
 from precedent.ingest.records import Chunk, Document, ParsedDocument, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files, manifests_for
+from precedent.ingest.store import EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
@@ -132,18 +133,34 @@ def ingest_items(
     *,
     progress: bool = False,
     total: int | None = None,
-    embedder: Embedder | None = None,
-    store: object | None = None,
+    embedder: Encoder | None = None,
+    store: Store | None = None,
     on_outcome: Callable[[ItemOutcome], None] | None = None,
 ) -> IngestReport:
-    """Ingest items into the store in ``settings.data_dir``, creating it if needed."""
-    from precedent.search.store import Store
+    """Ingest items into ``store`` (default: the store in ``settings.data_dir``, created if needed)."""
+    if store is not None:
+        return _ingest_into(store, items, settings, progress=progress, total=total, embedder=embedder,
+                            on_outcome=on_outcome)
+    own = Store.open(settings, create=True)
+    try:
+        return _ingest_into(own, items, settings, progress=progress, total=total, embedder=embedder,
+                            on_outcome=on_outcome)
+    finally:
+        own.close()
 
+
+def _ingest_into(
+    store: Store,
+    items: Iterable[SourceItem | tuple[Path, str]],
+    settings: Settings,
+    *,
+    progress: bool,
+    total: int | None,
+    embedder: Encoder | None,
+    on_outcome: Callable[[ItemOutcome], None] | None,
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
-    own_store = store is None
-    store = store or Store.open(settings, create=True)
-    assert isinstance(store, Store)
     embedder = embedder or embedder_for(settings)
     store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     store.recover()
@@ -167,7 +184,7 @@ def ingest_items(
         writes, offset = [], 0
         for parsed, _ in batch:
             n = len(parsed.chunks)
-            writes.append((parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n]))
+            writes.append(EmbeddedDocument(parsed, vectors[offset: offset + n]))
             offset += n
         store.write_documents(writes)
         for parsed, existed in batch:
@@ -201,12 +218,10 @@ def ingest_items(
             bar.close()
     report.documents, report.chunks = store.counts()
     report.seconds = time.perf_counter() - started
-    if own_store:
-        store.close()
     return report
 
 
-def _vectors_for(batch: list[tuple[ParsedDocument, bool]], embedder: Embedder, store: Any,
+def _vectors_for(batch: list[tuple[ParsedDocument, bool]], embedder: Encoder, store: Store,
                  report: IngestReport) -> np.ndarray:
     """A vector per chunk of the batch, encoding only texts neither the batch nor the replaced documents
     already have a vector for (chunk ids change with the document's hash, so the key is the text)."""
@@ -240,7 +255,7 @@ PARSE_AHEAD = 32
 
 
 def _prepare_all(
-    items: Iterable[SourceItem | tuple[Path, str]], store: Any, settings: Settings, worker: ParseWorker | None
+    items: Iterable[SourceItem | tuple[Path, str]], store: Store, settings: Settings, worker: ParseWorker | None
 ) -> Iterator[ItemOutcome | tuple[ParsedDocument, bool]]:
     """Skip what is unchanged, parse the rest (in the worker when there is one): in item order, an outcome
     per item that ends here, else the parsed document and whether it replaces one."""

@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from precedent.ingest.embed import Embedder, embedder_for
+from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import EncoderRecord, Store
 
 
 @dataclass
@@ -30,11 +31,9 @@ class ReindexReport:
         return {**asdict(self), "seconds": round(self.seconds, 3)}
 
 
-def reindex(settings: Settings, *, embedder: Embedder | None = None, documents_per_batch: int = 32,
+def reindex(settings: Settings, *, embedder: Encoder | None = None, documents_per_batch: int = 32,
             on_batch: Callable[[int, int], None] | None = None) -> ReindexReport:
     """Replace every vector with ``settings.encoder``'s (nothing to do when it already made them)."""
-    from precedent.search.store import EncoderRecord, Store
-
     started = time.perf_counter()
     store = Store.open(settings)
     try:

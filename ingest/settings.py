@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-Encoder = Literal["onnx-int8", "torch"]
+EncoderName = Literal["onnx-int8", "torch"]
 ENCODERS: tuple[str, ...] = ("onnx-int8", "torch")
 
 
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # Embedding model: a name of a bundled model or a local directory holding sentence-transformers files.
     model: str = DEFAULT_MODEL
     embed_batch_size: int = 64
-    encoder: Encoder = Field(
+    encoder: EncoderName = Field(
         default="onnx-int8",
         description="How the model runs: onnx-int8 (an int8 ONNX copy built once from the model's own "
         "weights, about twice as fast on CPU) or torch (sentence-transformers, fp32). An index records "
@@ -64,12 +64,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     collection: str = "precedent_chunks"
 
-    # Retrieval.
+    # Retrieval: candidates each side returns before fusion, and the reciprocal-rank-fusion constant.
     candidates: int = 50
     rrf_k: int = 60
-    rerank: bool = False
 
-    # Answers: relevance bar for "nothing found" (see search/relevance.py for its calibration).
+    # Optional LLM answer mode (search/llm.py): an OpenAI-compatible endpoint; extractive answers need none.
     llm_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

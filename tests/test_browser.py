@@ -16,15 +16,14 @@ The page's Content-Security-Policy forbids eval, so the test waits on locators o
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from precedent.api.app import create_app
 from precedent.ingest.settings import Settings
+from tests.helpers import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -46,41 +45,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_url(seed_settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a background thread; stopped at teardown."""
-    import uvicorn
-
-    from precedent.api.app import create_app
-
-    class _ThreadServer(uvicorn.Server):
-        def install_signal_handlers(self) -> None:  # signals belong to the main thread
-            pass
-
-    port = _free_port()
-    config = uvicorn.Config(app=create_app(seed_settings), host="127.0.0.1", port=port, log_level="warning")
-    server = _ThreadServer(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("uvicorn exited before it started serving")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("uvicorn did not start within 60 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    """The real app under uvicorn on a free port; stopped at teardown."""
+    with live_server(create_app(seed_settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

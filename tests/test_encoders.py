@@ -21,9 +21,9 @@ from precedent.ingest.errors import StoreMismatch
 from precedent.ingest.pipeline import ingest_paths
 from precedent.ingest.reindex import reindex
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
-from tests.test_faults import small_corpus
+from tests.helpers import small_corpus
 
 
 def _chunk_texts(seeds_dir: Path, count: int = 120) -> list[str]:

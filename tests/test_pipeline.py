@@ -11,15 +11,15 @@ import numpy as np
 from precedent.ingest.pipeline import ingest_items, ingest_paths
 from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings
-from precedent.search.store import Store
+from precedent.ingest.store import Store
 
 
 def _index(settings: Settings) -> dict[str, list[tuple[str, str, str]]]:
     store = Store.open(settings)
     out = {}
     for doc in store.list_documents():
-        _, _, chunks = store.get_document(doc.document_id) or (None, "", [])
-        out[doc.document_id] = [(c.chunk_id, c.locator, c.text) for c in chunks]
+        found = store.get_document(doc.document_id)
+        out[doc.document_id] = [(c.chunk_id, c.locator, c.text) for c in (found.chunks if found else [])]
     return out
 
 

@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 
 from precedent.eval.bench.synthetic import find_seeds
+from precedent.ingest.embed import Embedder, user_encoder_cache
+from precedent.ingest.errors import UnreadableFile
+from precedent.ingest.pipeline import prepare
+from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import ENCODERS, Settings, quiet_and_offline
 
 
 def chunk_texts(sources: list[Path], limit: int) -> list[str]:
     """Embedding texts of the sources' .txt/.html papers, as the pipeline chunks them (repeated up to ``limit``)."""
-    from precedent.ingest.errors import UnreadableFile
-    from precedent.ingest.pipeline import prepare
-    from precedent.ingest.records import SourceItem
-
     settings = Settings()
     texts: list[str] = []
     for path in sorted(p for folder in sources for p in folder.iterdir() if p.suffix in (".txt", ".html")):
@@ -40,8 +40,6 @@ def chunk_texts(sources: list[Path], limit: int) -> list[str]:
 
 def run_encoder_bench(chunks: int = 600, *, seeds: Path | None = None, log: Any = None) -> dict[str, Any]:
     quiet_and_offline()
-    from precedent.ingest.embed import Embedder, user_encoder_cache
-
     say = log or (lambda msg: print(msg, file=sys.stderr))
     seeds = find_seeds(seeds)
     sources = [seeds] + ([seeds.parent / "panels"] if (seeds.parent / "panels").is_dir() else [])

@@ -32,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from precedent.eval.bench.synthetic import find_seeds
+from precedent.ingest.embed import resolve_model_path, user_encoder_cache
+from precedent.ingest.errors import PrecedentError
+from precedent.ingest.onnx_int8 import built_model
+from precedent.ingest.pipeline import ingest_paths, parse_worker
 from precedent.ingest.settings import Settings, quiet_and_offline
 
 TARGET_RATIO = 1.5
@@ -81,8 +85,6 @@ def write_shuffled_corpus(sources: list[Path], out: Path, ways: int, seed: int =
 
 
 def precedent_side(corpus: Path, data_dir: Path) -> dict[str, Any]:
-    from precedent.ingest.pipeline import ingest_paths, parse_worker
-
     started = time.perf_counter()
     settings = Settings(data_dir=data_dir)
     report = ingest_paths([corpus], settings)
@@ -102,8 +104,6 @@ def naive_side(corpus: Path, data_dir: Path) -> dict[str, Any]:
     from chromadb.config import Settings as ChromaSettings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
     from sentence_transformers import SentenceTransformer
-
-    from precedent.ingest.embed import resolve_model_path
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     chunks = [c for p in sorted(corpus.iterdir())
@@ -129,8 +129,6 @@ def run_side(side: str, corpus: Path, data_dir: Path, env: dict[str, str]) -> di
     )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        from precedent.ingest.errors import PrecedentError
-
         raise PrecedentError(f"the {side} ingest failed: {proc.stderr[-800:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall_s"] = round(wall, 2)
@@ -149,14 +147,10 @@ def run_ingest_bench(ways: int = 8, *, seeds: Path | None = None, panels: Path |
         root = Path(tmp)
         files = write_shuffled_corpus(sources, root / "corpus", ways)
         corpus_mb = sum(p.stat().st_size for p in files) / 1e6
-        from precedent.ingest.embed import resolve_model_path, user_encoder_cache
-
         settings = Settings(data_dir=root / "precedent")
         cache = settings.encoder_cache or user_encoder_cache()
         env = {**os.environ, "PRECEDENT_ENCODER_CACHE": str(cache)}
         if settings.encoder == "onnx-int8":  # built before the clock starts, as every run after the first finds it
-            from precedent.ingest.onnx_int8 import built_model
-
             built_model(resolve_model_path(settings.model), cache)
         say(f"{len(files)} papers ({corpus_mb:.1f} MB) from {', '.join(str(s) for s in sources)}, shuffled {ways} ways")
         say("Precedent ingest ...")
