@@ -12,6 +12,7 @@ from precedent.eval.bench.encoders import format_encoders, run_encoder_bench
 from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
 from precedent.eval.bench.query import format_query, run_query_bench
 from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
+from precedent.eval.bench.startup import format_startup, run_startup_bench
 from precedent.eval.questions import load_questions
 from precedent.eval.report import write_report
 from precedent.eval.run import build_index, format_result, parse_systems, run_eval
@@ -72,6 +73,7 @@ def bench_command(
     which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale")],
     chunks: Annotated[Optional[int], typer.Option("--chunks", help="encoders: chunk texts to encode (600); query: index size in chunks (100000)")] = None,
     ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
+    runs: Annotated[int, typer.Option("--runs", help="startup: new processes per command")] = 5,
     sizes: Annotated[Optional[str], typer.Option("--sizes", help="scale: comma-separated chunk counts, e.g. 10k,100k[,1m]")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
@@ -89,6 +91,9 @@ def bench_command(
     elif which == "encoders":
         result = run_encoder_bench(chunks or 600, seeds=seeds, log=say)
         text = format_encoders(result)
+    elif which == "startup":
+        result = run_startup_bench(runs, seeds=seeds, log=say)
+        text = format_startup(result)
     elif which == "query":
 
         result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,

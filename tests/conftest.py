@@ -54,6 +54,7 @@ def client(seed_settings: Settings) -> Iterator[object]:
     from precedent.api.app import create_app
 
     with TestClient(create_app(seed_settings)) as test_client:
+        test_client.app.state.warm.wait(timeout=300)  # /health says "warming" until then
         yield test_client
 
 

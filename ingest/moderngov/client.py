@@ -14,14 +14,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote, urljoin, urlsplit, urlunsplit
-
-import httpx
 
 from precedent.ingest.dates import parse_date
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.moderngov.registry import Site
 from precedent.ingest.settings import Settings
+
+if TYPE_CHECKING:  # httpx is imported where a client is made: 0.1 s that most commands never need
+    import httpx
 
 # Statuses worth another try: the server or something in front of it is struggling, not refusing.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -436,6 +438,9 @@ class ModernGovClient:
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        import httpx
+
+        self._httpx = httpx
         self.settings = settings
         self.backoff_s = backoff_s
         self.requests = 0
@@ -443,7 +448,7 @@ class ModernGovClient:
         self.bytes_downloaded = 0
         self._sleep = sleep
         self._last_request = 0.0
-        self._http = httpx.Client(
+        self._http = self._httpx.Client(
             headers={"User-Agent": settings.user_agent, "Accept": "*/*"},
             timeout=settings.crawl_timeout_s,
             follow_redirects=True,
@@ -469,9 +474,9 @@ class ModernGovClient:
             self._wait_turn()
             try:
                 response = self._http.get(target, headers=headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except (self._httpx.TimeoutException, self._httpx.TransportError) as exc:
                 if last:
-                    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "network error"
+                    kind = "timed out" if isinstance(exc, self._httpx.TimeoutException) else "network error"
                     reason = f"{kind} after {attempts} attempts ({type(exc).__name__})"
                     raise FetchFailed(url, reason) from exc
                 self._sleep(self.backoff_s * 2**attempt)
