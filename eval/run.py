@@ -71,10 +71,11 @@ def parse_systems(value: str | Sequence[str] | None) -> list[str]:
 # -- the index -------------------------------------------------------------------------------------
 
 
-def cache_dir_for(corpus: Path) -> Path:
-    """A temp data dir per corpus folder, reused by the next run (ingest skips unchanged files)."""
+def cache_dir_for(corpus: Path, encoder: str) -> Path:
+    """A temp data dir per corpus folder and encoder, reused by the next run (ingest skips unchanged
+    files); one per encoder, since an index refuses another encoder's queries."""
     digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"precedent-eval-{digest}"
+    return Path(tempfile.gettempdir()) / f"precedent-eval-{digest}-{encoder}"
 
 
 def build_index(corpus: Path, data_dir: Path | None = None, *, manifest: Path | None = None) -> tuple[Settings, IngestReport]:
@@ -86,7 +87,9 @@ def build_index(corpus: Path, data_dir: Path | None = None, *, manifest: Path | 
     if not corpus.exists():
         raise PrecedentError(f"corpus {corpus} does not exist: pass the folder of documents with --corpus")
     own = data_dir is None
-    settings = Settings(data_dir=data_dir or cache_dir_for(corpus))
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    if own:
+        settings = settings.model_copy(update={"data_dir": cache_dir_for(corpus, settings.encoder)})
     report = ingest_paths([corpus], settings, manifest=manifest)
     if report.succeeded == 0:
         reasons = "; ".join(f"{f.path}: {f.error}" for f in report.failed[:5]) or "no readable documents"
