@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import sys
 import threading
@@ -356,7 +357,8 @@ class ParseWorker:
     def submit(self, item: SourceItem, document_id: str, digest: str, settings: Settings) -> Future[ParsedDocument]:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
             return self._pool.submit(prepare, item, document_id, digest, settings)
 
     def restart(self) -> None:
@@ -375,6 +377,19 @@ class ParseWorker:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the parse worker: exit once the ingesting process is gone (killed with -9, say). A
+    ProcessPoolExecutor worker does not notice on its own, as it holds a copy of its task pipe's write end,
+    and would otherwise wait forever holding a few hundred MB."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 _WORKER: ParseWorker | None = None

@@ -3,7 +3,12 @@ parsing inline, and nothing is encoded twice."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +17,7 @@ from precedent.ingest.pipeline import ingest_items, ingest_paths
 from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
+from tests.helpers import documents_written, small_corpus
 
 
 def _index(settings: Settings) -> dict[str, list[tuple[str, str, str]]]:
@@ -74,3 +80,37 @@ def _chunks_and_vectors(store: Store) -> list[tuple[object, np.ndarray]]:
     chunks = store.chunks_of([d.document_id for d in store.list_documents()])
     vectors = store.vectors_of([c.chunk_id for c in chunks])
     return [(c, vectors[c.chunk_id]) for c in chunks]
+
+
+def test_a_killed_ingest_leaves_no_parse_worker_behind(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path / "corpus", seeds_dir, 60)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "precedent.api.cli", "ingest", str(corpus), "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PRECEDENT_EMBED_BATCH_SIZE": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not documents_written(tmp_path / "data") and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert proc.poll() is None and workers, "the ingest ended before it could be killed mid-way"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
