@@ -41,6 +41,8 @@ class AskRequest(BaseModel):
     filters: FilterSpec | None = None
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
+    use_cues: bool = Field(default=True, description="Let forces, dates and document types named in the question "
+                                                     "filter the search (see `cues` in the answer)")
 
     def turns(self) -> list[Turn]:
         return [Turn(t.question, t.filters_applied or FilterSpec()) for t in self.history if t.question.strip()]
@@ -68,10 +70,12 @@ def _llm_off() -> JSONResponse:
 def ask_route(body: AskRequest, searcher: Annotated[Searcher, Depends(get_searcher)],
               settings: Annotated[Settings, Depends(get_settings)]) -> Answer | JSONResponse:
     if body.mode == "extractive":
-        return ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+        return ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                   use_cues=body.use_cues)
     if not settings.llm_url:
         return _llm_off()
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                         use_cues=body.use_cues)
     client = LLMClient(settings)
     try:
         return llm_answer(client, retrieved)
@@ -90,7 +94,8 @@ def ask_stream_route(
     if not settings.llm_url:
         return _llm_off()
     # Retrieval errors (a bad filter) are raised here, before the stream starts, so they stay a 422.
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                         use_cues=body.use_cues)
     client = LLMClient(settings)
 
     def events() -> Iterator[str]:

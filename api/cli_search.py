@@ -51,6 +51,7 @@ def ask_command(
     until: Until = None,
     doc_type: DocType = None,
     llm: Annotated[bool, typer.Option("--llm", help="Have the LLM at PRECEDENT_LLM_URL write it")] = False,
+    cues: Annotated[bool, typer.Option("--cues/--no-cues", help="Let forces and dates named in the question filter it")] = True,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -61,11 +62,11 @@ def ask_command(
     if llm:
         client = LLMClient(settings)
         try:
-            answer = llm_answer(client, retrieve(searcher, question, k=k, filters=filters))
+            answer = llm_answer(client, retrieve(searcher, question, k=k, filters=filters, use_cues=cues))
         finally:
             client.close()
     else:
-        answer = ask(searcher, question, k=k, filters=filters)
+        answer = ask(searcher, question, k=k, filters=filters, use_cues=cues)
     if json_out:
         emit(answer)
         return

@@ -35,16 +35,18 @@ from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
-from precedent.ingest.parse import parse_bytes
-from precedent.ingest.records import Chunk, Document, ParsedDocument, SourceItem
+from precedent.ingest.parse import decode_text, file_kind, parse_bytes
+from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
+from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
-from precedent.ingest.sources import file_items, find_files, manifests_for
+from precedent.ingest.sources import file_items, find_files
 from precedent.ingest.store import EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
-# Bump when parsing, cleaning or chunking changes, so a re-ingest rebuilds documents.
-PIPELINE_VERSION = "1"
+# Bump when parsing, cleaning, metadata inference, chunking or embedding changes, so a re-ingest rebuilds
+# documents.
+PIPELINE_VERSION = "3"
 
 Status = Literal["added", "updated", "unchanged", "failed"]
 
@@ -72,8 +74,8 @@ class IngestReport:
     skipped: list[Failure] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
-    encoded: int = 0  # chunk texts this run encoded
-    reused: int = 0  # chunks that kept a vector the store already held (or shared one encoded this run)
+    encoded: int = 0  # texts (chunk texts and their sentences) this run encoded
+    reused: int = 0  # texts that kept a vector the store held, or shared one encoded in this run
     seconds: float = 0.0
     outcomes: list[ItemOutcome] = field(default_factory=list)
 
@@ -105,13 +107,24 @@ def content_hash(item: SourceItem, settings: Settings) -> str:
     return h.hexdigest()
 
 
+def describe(item: SourceItem, raw: str) -> DocumentMeta:
+    """The document's metadata: what the source says wins, the rest is read off the paper.
+
+    A text file is read in its own lines: the parser joins the lines of a paragraph, which would run an
+    item's heading into its first sentence ("1 Apologies for Absence The Secretary reported ...").
+    ``precedent eval`` measures this same function against a corpus manifest.
+    """
+    layout = decode_text(item.data) if file_kind(item.filename) == "text" else raw
+    return merge_meta(item.meta, infer_meta(layout))
+
+
 def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ParsedDocument:
     """Parse, clean, describe and chunk one item (everything but the model and the store)."""
     raw = parse_bytes(item.data, item.filename, settings)
     text = clean_text(raw)
     if not text:
         raise UnreadableFile("no text left after removing page furniture")
-    meta = merge_meta(item.meta, infer_meta(raw))
+    meta = describe(item, raw)
     doc = Document(
         document_id=document_id,
         title=meta.title or Path(item.filename).stem,
@@ -181,12 +194,11 @@ def _ingest_into(
         nonlocal batch, batch_chunks
         if not batch:
             return
-        vectors = _vectors_for(batch, embedder, store, report)
-        writes, offset = [], 0
-        for parsed, _ in batch:
-            n = len(parsed.chunks)
-            writes.append(EmbeddedDocument(parsed, vectors[offset: offset + n]))
-            offset += n
+        known = _stored_vectors(store, [parsed.document.document_id for parsed, existed in batch if existed])
+        writes, encoded = embed_documents(embedder, [parsed for parsed, _ in batch], known)
+        texts = sum(len(w.parsed.chunks) + sum(len(s) for s in w.sentence_vectors) for w in writes)
+        report.encoded += encoded
+        report.reused += texts - encoded
         store.write_documents(writes)
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
@@ -222,33 +234,51 @@ def _ingest_into(
     return report
 
 
-def _vectors_for(batch: list[tuple[ParsedDocument, bool]], embedder: Encoder, store: Store,
-                 report: IngestReport) -> np.ndarray:
-    """A vector per chunk of the batch, encoding only texts neither the batch nor the replaced documents
-    already have a vector for (chunk ids change with the document's hash, so the key is the text)."""
-    chunks = [c for parsed, _ in batch for c in parsed.chunks]
-    known: dict[str, np.ndarray] = {}
-    replaced = [parsed.document.document_id for parsed, existed in batch if existed]
-    if replaced:
-        old = store.chunks_of(replaced)
-        stored = store.vectors_of([c.chunk_id for c in old])
-        known = {_text_key(c): stored[c.chunk_id] for c in old if c.chunk_id in stored}
-    missing: dict[str, str] = {}
-    for chunk in chunks:
-        key = _text_key(chunk)
-        if key not in known:
-            missing.setdefault(key, chunk.embedding_text())
+def embed_documents(embedder: Encoder, documents: list[ParsedDocument],
+                    known: dict[str, np.ndarray] | None = None) -> tuple[list[EmbeddedDocument], int]:
+    """Vectors for every chunk (header and text) and for each chunk's sentences, and how many texts were
+    encoded for them: each distinct text once, in one encode call, and none whose vector ``known`` (by
+    text) already holds."""
+    chunks = [c for parsed in documents for c in parsed.chunks]
+    sentences = [chunk_sentences(c.text) for c in chunks]
+    texts = [c.embedding_text() for c in chunks] + [s for group in sentences for s in group]
+    vectors = dict(known or {})
+    missing = list(dict.fromkeys(t for t in texts if t not in vectors))
     if missing:
-        known.update(zip(missing, embedder.encode(list(missing.values())), strict=True))
-    report.encoded += len(missing)
-    report.reused += len(chunks) - len(missing)
-    if not chunks:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    return np.stack([known[_text_key(c)] for c in chunks]).astype(np.float32, copy=False)
+        vectors.update(zip(missing, embedder.encode(missing), strict=True))
+
+    def rows(group: list[str]) -> np.ndarray:
+        if not group:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.stack([vectors[t] for t in group]).astype(np.float32, copy=False)
+
+    out, at = [], 0
+    for parsed in documents:
+        n = len(parsed.chunks)
+        out.append(EmbeddedDocument(parsed, rows([c.embedding_text() for c in chunks[at: at + n]]),
+                                    [rows(group) for group in sentences[at: at + n]]))
+        at += n
+    return out, len(missing)
 
 
-def _text_key(chunk: Chunk) -> str:
-    return hashlib.sha1(chunk.embedding_text().encode(), usedforsecurity=False).hexdigest()
+def _stored_vectors(store: Store, document_ids: list[str]) -> dict[str, np.ndarray]:
+    """The vectors the store holds for these documents' chunk texts and sentences, by text: a changed
+    document's unchanged chunks keep them (chunk ids change with the document's hash; texts do not)."""
+    if not document_ids:
+        return {}
+    old = store.chunks_of(document_ids)
+    ids = [c.chunk_id for c in old]
+    dense, stacked = store.vectors_of(ids), store.chunk_vectors(ids)
+    known: dict[str, np.ndarray] = {}
+    for chunk in old:
+        rows = stacked.get(chunk.chunk_id)
+        sentences = chunk_sentences(chunk.text)
+        if rows is not None and len(rows) == len(sentences) + 1:
+            known.update(zip(sentences, rows[1:], strict=True))
+    for chunk in old:  # the full-precision chunk vector from Chroma, over SQLite's float16 copy
+        if chunk.chunk_id in dense:
+            known[chunk.embedding_text()] = dense[chunk.chunk_id]
+    return known
 
 
 # How many documents the parse worker may be ahead of the one being waited for.
@@ -448,11 +478,12 @@ class _Prefetch:
 
 
 def ingest_paths(
-    paths: list[Path], settings: Settings, *, manifest: Path | None = None, progress: bool = False
+    paths: list[Path], settings: Settings, *, manifest: Path | None = None, include_md: bool = False,
+    progress: bool = False,
 ) -> IngestReport:
-    files, skipped = find_files(paths)
-    meta = manifests_for(paths, manifest)
-    report = ingest_items(file_items(files, meta, settings.max_file_mb), settings, progress=progress, total=len(files))
+    """Ingest files and folders; where a manifest governs a folder, only the files it lists."""
+    files, skipped = find_files(paths, manifest, include_md=include_md)
+    report = ingest_items(file_items(files, settings.max_file_mb), settings, progress=progress, total=len(files))
     report.skipped = [Failure(s.path, s.reason) for s in skipped]
     return report
 
@@ -465,5 +496,5 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "ParseWorker", "ingest_items", "ingest_paths", "parse_worker",
-           "prepare"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "ParseWorker", "describe", "embed_documents", "ingest_items",
+           "ingest_paths", "parse_worker", "prepare"]

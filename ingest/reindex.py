@@ -1,5 +1,8 @@
 """Re-embed every chunk of an index with the configured encoder, in place: ``precedent reindex``.
 
+Chunk vectors (Chroma) and each chunk's sentence vectors (SQLite, for re-scoring) are both replaced; a
+store from before sentence vectors were kept gains them.
+
 An index never holds vectors of two encoders that queries could mix: from the first replaced vector
 until the last, the store says a reindex is under way and refuses searches and ingests. Documents are
 walked in id order and the last one done is recorded after each batch, so a killed reindex resumes
@@ -14,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch
+from precedent.ingest.pipeline import embed_documents
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import EncoderRecord, Store
 
@@ -57,12 +61,12 @@ def reindex(settings: Settings, *, embedder: Encoder | None = None, documents_pe
             ids = store.documents_after(after, documents_per_batch)
             if not ids:
                 break
-            chunks = store.chunks_of(ids)
-            vectors = embedder.encode([c.embedding_text() for c in chunks])
-            store.replace_vectors([c.chunk_id for c in chunks], vectors, done_through=ids[-1])
+            documents = [d for d in (store.get_document(i) for i in ids) if d is not None]
+            embedded, _ = embed_documents(embedder, documents)
+            store.replace_vectors(embedded, done_through=ids[-1])
             after = ids[-1]
             report.documents += len(ids)
-            report.chunks += len(chunks)
+            report.chunks += sum(len(d.chunks) for d in documents)
             if on_batch:
                 on_batch(report.documents, total)
         store.finish_reindex()

@@ -32,7 +32,7 @@ from precedent.ingest.errors import StoreMismatch, StoreMissing, StoreUnavailabl
 from precedent.ingest.records import AgendaItem, Chunk, Document, Filters, ParsedDocument
 from precedent.ingest.settings import Settings, quiet_and_offline
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Stores written before the encoder was recorded were all made with sentence-transformers (torch).
 LEGACY_ENCODER = "torch"
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
@@ -86,15 +86,36 @@ CREATE TABLE IF NOT EXISTS journal (
     new_ids TEXT NOT NULL,
     old_ids TEXT NOT NULL
 );
+{chunk_vectors}
 """
+# Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
+# re-scoring candidates by their best sentence (search/rerank.py). Rows go with their chunk.
+_CHUNK_VECTORS = """
+CREATE TABLE IF NOT EXISTS chunk_vectors (
+    chunk_id TEXT PRIMARY KEY,
+    vectors BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS chunks_vectors_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_vectors WHERE chunk_id = old.chunk_id;
+END;
+"""
+# Numbered migrations: what turns a store of version N-1 into version N.
+_MIGRATIONS = {2: _CHUNK_VECTORS}
 
 
 @dataclass(frozen=True)
 class EmbeddedDocument:
-    """A parsed document with one vector per chunk: what a write takes."""
+    """A parsed document with one vector per chunk, and optionally each chunk's sentence vectors
+    (search re-scores candidates by their best sentence): what a write takes."""
 
     parsed: ParsedDocument
     vectors: np.ndarray
+    sentence_vectors: Sequence[np.ndarray] = ()
+
+    def stacked(self) -> list[bytes]:
+        """Per chunk, its vector then its sentences' vectors as float16 rows: the chunk_vectors blob."""
+        sentences = list(self.sentence_vectors) or [np.zeros((0, self.vectors.shape[1]), np.float32)] * len(self.vectors)
+        return [np.vstack([v[None, :], s]).astype(np.float16).tobytes() for v, s in zip(self.vectors, sentences, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -138,6 +159,7 @@ class IndexReader(Protocol):
     def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]: ...
     def approximate_chunk_count(self) -> int: ...
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]: ...
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
     def get_document(self, document_id: str) -> ParsedDocument | None: ...
     def list_documents(self) -> list[Document]: ...
     def known_forces(self) -> list[str]: ...
@@ -188,7 +210,9 @@ class Store:
                     "choose a writable one with --data-dir or PRECEDENT_DATA_DIR"
                 ) from exc
         try:
-            self._connection().executescript(_SCHEMA.replace("{tokenizer}", FTS_TOKENIZER))
+            self._connection().executescript(
+                _SCHEMA.replace("{tokenizer}", FTS_TOKENIZER).replace("{chunk_vectors}", _CHUNK_VECTORS))
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
         self._collection = None
@@ -234,6 +258,17 @@ class Store:
     def meta(self) -> dict[str, str]:
         rows = self._connection().execute("SELECT key, value FROM meta").fetchall()
         return {r["key"]: r["value"] for r in rows}
+
+    def _migrate(self) -> None:
+        """Bring an older store up to this schema version, one numbered step at a time. Each step is
+        idempotent DDL, so a crash before the version is recorded just runs it again next time."""
+        version = int(self.meta().get("schema_version", SCHEMA_VERSION))
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            if step not in _MIGRATIONS:
+                return  # no way forward: check_compatible says so
+            self._connection().executescript(_MIGRATIONS[step])
+            with self._transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step),))
 
     def ensure_model(self, model: str, dimension: int, encoder: str = LEGACY_ENCODER, build: str = "") -> None:
         """Refuse to mix vectors from two models or two encoders, or to read a store of another schema.
@@ -314,18 +349,26 @@ class Store:
                               ("reindex_after", "")])
         return ""
 
-    def replace_vectors(self, chunk_ids: Sequence[str], vectors: np.ndarray, done_through: str) -> None:
-        """Overwrite these chunks' vectors, then record that every document up to ``done_through`` is done.
+    def replace_vectors(self, batch: Sequence[EmbeddedDocument], done_through: str) -> None:
+        """Overwrite these documents' chunk vectors (Chroma) and chunk and sentence vectors (SQLite), then
+        record that every document up to ``done_through`` is done, in the same SQLite transaction.
 
         Overwriting is idempotent, so a crash between the two steps only repeats this batch.
         """
-        if len(chunk_ids) != len(vectors):
-            raise ValueError("one vector per chunk")
+        for item in batch:
+            if len(item.parsed.chunks) != len(item.vectors):
+                raise ValueError(f"one vector per chunk ({item.parsed.document.document_id})")
+        ids = [c.chunk_id for item in batch for c in item.parsed.chunks]
         with self._write_lock:
-            with self._chroma():
-                for i in range(0, len(chunk_ids), 2000):
-                    self.collection.update(ids=list(chunk_ids[i: i + 2000]), embeddings=vectors[i: i + 2000])
+            if ids:
+                vectors = np.concatenate([item.vectors for item in batch if len(item.vectors)])
+                with self._chroma():
+                    for i in range(0, len(ids), 2000):
+                        self.collection.update(ids=ids[i: i + 2000], embeddings=vectors[i: i + 2000])
             with self._transaction() as conn:
+                for item in batch:
+                    conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
+                                     [(c.chunk_id, blob) for c, blob in zip(item.parsed.chunks, item.stacked(), strict=True)])
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reindex_after', ?)", (done_through,))
 
     def finish_reindex(self) -> None:
@@ -479,7 +522,7 @@ class Store:
             stale: list[str] = []
             with self._transaction() as conn:
                 for item in batch:
-                    stale_doc = self._swap_rows(conn, item.parsed)
+                    stale_doc = self._swap_rows(conn, item)
                     conn.execute("UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
                                  (json.dumps(stale_doc), item.parsed.document.document_id))
                     stale.extend(stale_doc)
@@ -489,9 +532,10 @@ class Store:
                                  [(item.parsed.document.document_id,) for item in batch])
 
     @staticmethod
-    def _swap_rows(conn: sqlite3.Connection, parsed: ParsedDocument) -> list[str]:
-        """Replace a document's registry row, chunks and FTS entries; return the chunk ids it no longer has."""
-        doc, text, chunks = parsed.document, parsed.text, parsed.chunks
+    def _swap_rows(conn: sqlite3.Connection, item: EmbeddedDocument) -> list[str]:
+        """Replace a document's registry row, chunks, FTS entries and chunk vectors; return the chunk ids it
+        no longer has."""
+        doc, text, chunks = item.parsed.document, item.parsed.text, item.parsed.chunks
         old_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
         conn.execute(
@@ -509,6 +553,8 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
         )
+        conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
+                         [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
         new = {c.chunk_id for c in chunks}
         return [i for i in old_ids if i not in new]
 
@@ -591,6 +637,20 @@ class Store:
                     doc = self._document(_Prefixed(r, "d_"))
                     docs[r["document_id"]] = doc
                 out[r["chunk_id"]] = StoredChunk(self._chunk(r), doc)
+        return out
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each chunk's stored vectors (row 0 the chunk's, then its sentences'), for ids that have them."""
+        out: dict[str, np.ndarray] = {}
+        conn = self._connection()
+        dimension = int(self.meta().get("dimension", "0")) or None
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i: i + 500])
+            rows = conn.execute(f"SELECT chunk_id, vectors FROM chunk_vectors WHERE chunk_id IN ({','.join('?' * len(part))})",
+                                part).fetchall()
+            for chunk_id, blob in rows:
+                flat = np.frombuffer(blob, dtype=np.float16)
+                out[chunk_id] = flat.reshape(-1, dimension or flat.size).astype(np.float32)
         return out
 
     def is_empty(self) -> bool:

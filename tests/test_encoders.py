@@ -20,6 +20,7 @@ from precedent.ingest.embed import Embedder, embedder_for
 from precedent.ingest.errors import StoreMismatch
 from precedent.ingest.pipeline import ingest_paths
 from precedent.ingest.reindex import reindex
+from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
@@ -103,6 +104,8 @@ def test_reindex_re_embeds_every_chunk_in_place_and_the_index_then_answers_the_n
 ) -> None:
     int8 = torch_index.model_copy(update={"encoder": "onnx-int8"})
     before = Store.open(torch_index).counts()
+    with sqlite3.connect(torch_index.sqlite_path) as conn:  # as a store from before sentence vectors were kept
+        conn.execute("DELETE FROM chunk_vectors")
     report = reindex(int8, documents_per_batch=5)
     assert (report.previous, report.encoder, report.documents) == ("torch", "onnx-int8", 12)
     store = Store.open(int8)
@@ -143,12 +146,21 @@ def test_a_reindex_killed_mid_way_refuses_every_search_and_resumes_where_it_stop
 
 
 def _assert_vectors_are(settings: Settings, store: Store) -> None:
-    """Every stored vector is the one ``settings``' encoder makes for its chunk."""
+    """Every stored vector (each chunk's, in Chroma and SQLite, and its sentences') is the one ``settings``'
+    encoder makes for its text."""
+    embedder = embedder_for(settings)
     chunks = store.chunks_of([d.document_id for d in store.list_documents()])
-    stored = store.vectors_of([c.chunk_id for c in chunks])
-    fresh = embedder_for(settings).encode([c.embedding_text() for c in chunks])
-    similarity = np.array([stored[c.chunk_id] @ fresh[i] for i, c in enumerate(chunks)])
-    assert similarity.min() > 0.999, similarity.min()
+    dense = store.vectors_of([c.chunk_id for c in chunks])
+    stacked = store.chunk_vectors([c.chunk_id for c in chunks])
+    similarity = []
+    for chunk in chunks:
+        texts = [chunk.embedding_text(), *chunk_sentences(chunk.text)]
+        fresh = embedder.encode(texts)
+        rows = stacked[chunk.chunk_id]
+        assert len(rows) == len(texts)
+        similarity += [float(dense[chunk.chunk_id] @ fresh[0])]
+        similarity += list((rows * fresh).sum(axis=1) / np.linalg.norm(rows, axis=1))  # stored as float16
+    assert min(similarity) > 0.999, min(similarity)
 
 
 def _reindexed_through(data_dir: Path) -> str:

@@ -51,14 +51,15 @@ def test_a_changed_document_encodes_only_its_changed_chunks_and_the_rest_keep_th
     first = ingest_paths([corpus], settings)
     store = Store.open(settings)
     before = {c.text: v for c, v in _chunks_and_vectors(store)}
-    assert first.encoded == first.chunks == len(before) > 3
+    assert len(before) == first.chunks > 3 and first.encoded > first.chunks  # chunks and their sentences
 
     text = paper.read_text()
     assert "In response to questions" in text
     paper.write_text(text.replace("In response to questions", "In answer to questions", 1))  # one paragraph
     second = ingest_paths([corpus], settings)
     assert second.updated == 1
-    assert 1 <= second.encoded <= 2 and second.reused == second.chunks - second.encoded
+    # the changed sentence, and the one or two chunks holding it (the overlap may repeat it)
+    assert 2 <= second.encoded <= 4 and second.reused >= first.encoded - 4, (first.to_dict(), second.to_dict())
     after = _chunks_and_vectors(store)
     kept = [(before[c.text], v) for c, v in after if c.text in before]
     assert len(kept) >= len(after) - 2
@@ -73,7 +74,7 @@ def test_the_same_text_twice_in_one_run_is_encoded_once(seeds_dir: Path, tmp_pat
         shutil.copy(source, corpus / name)
     report = ingest_paths([corpus], Settings(data_dir=tmp_path / "data"))
     assert report.added == 2
-    assert report.encoded <= report.chunks // 2 + 2 and report.reused == report.chunks - report.encoded
+    assert report.encoded > 0 and report.reused >= report.encoded
 
 
 def _chunks_and_vectors(store: Store) -> list[tuple[object, np.ndarray]]:
