@@ -177,8 +177,8 @@ def format_ingest(result: dict[str, Any]) -> str:
         rss = f"{side['peak_rss_mb']:.0f}" + (f" + {side['worker_peak_rss_mb']:.0f}" if side["worker_peak_rss_mb"] else "")
         lines.append(f"{label:<32}{side['chunks']:>8}{side['wall_s']:>9.1f}{side['chunks_per_s']:>10.1f}{rss:>14}")
     lines.append(f"ratio Precedent / naive chunks/s: {result['ratio']:.2f} ({verdict} the {result['target_ratio']}x target)")
-    lines.append(f"Precedent encoded {p['encoded']} chunk texts for {p['chunks']} chunks; peak RSS is the ingesting "
-                 "process + the parse worker")
+    lines.append(f"Precedent encoded {p['encoded']} texts (chunks and their sentences, for re-scoring) for "
+                 f"{p['chunks']} chunks; peak RSS is the ingesting process + the parse worker")
     return "\n".join(lines)
 
 
