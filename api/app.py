@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from precedent.api import admin_routes, answers_routes
+from precedent.api import admin_routes, answers_routes, sources_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
 from precedent.api.security import install_security
+from precedent.ingest.crawl.coverage import last_crawls
 from precedent.ingest.errors import (
     BadQuery,
     ModelUnavailable,
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None, *,
     def health(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
         body: dict[str, object] = {"status": "ok", "data_dir": str(settings.data_dir),
                                    "vector_store": settings.chroma_url or "embedded",
-                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat()}
+                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat(),
+                                   "crawls": {f: c.model_dump() for f, c in last_crawls(settings).items()}}
         if not request.app.state.warm.is_set():
             body.update(status="warming", detail="loading the model and the index; ready in a few seconds")
             return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
@@ -167,5 +169,6 @@ def create_app(settings: Settings | None = None, *,
 
     app.include_router(answers_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(sources_routes.router)
     return app
 

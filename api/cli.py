@@ -17,6 +17,7 @@ from precedent.api.cli_crawl import crawl_command
 from precedent.api.cli_index import check, documents, ingest, remove, stats
 from precedent.api.cli_reindex import reindex_command
 from precedent.api.cli_search import ask_command, compare_command, search
+from precedent.api.cli_sources import sources_command
 from precedent.eval.cli import bench_command, eval_command
 from precedent.ingest.settings import quiet_and_offline
 
@@ -62,7 +63,8 @@ def serve(
 for _name, _command in (
     ("ingest", ingest), ("documents", documents), ("remove", remove), ("check", check), ("stats", stats),
     ("search", search), ("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
-    ("eval", eval_command), ("bench", bench_command), ("serve", serve), ("reindex", reindex_command),
+    ("sources", sources_command), ("eval", eval_command), ("bench", bench_command), ("serve", serve),
+    ("reindex", reindex_command),
 ):
     app.command(_name)(friendly(_command))
 
