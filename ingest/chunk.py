@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from precedent.ingest.dates import human_date
 from precedent.ingest.records import Chunk, Document, Paragraph
 
@@ -233,6 +231,9 @@ def chunk_document(
                 current.append(unit)
                 continue
         groups.append([unit])
+
+    # Imported here: langchain takes 0.15 s to import, and every command imports this module.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     # Lines before sentences: a long paragraph with bullets is cut between bullets first.
     splitter = RecursiveCharacterTextSplitter(
