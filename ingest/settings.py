@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 60
+    writer_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="How much lower the CPU priority of a server's writes (uploads and crawls: parsing and "
+        "embedding) is than its searches', as a nice value (0: the same). Searches keep their speed while "
+        "documents arrive; the writes take longer when the machine is busy.")
 
     # Parsing bounds for hostile files.
     max_file_mb: int = 100

@@ -65,6 +65,15 @@ def test_the_int8_model_is_built_once_into_a_folder_named_by_the_weights_hash(tm
     assert np.allclose(first.encode(["the precept"]), second.encode(["the precept"]))
 
 
+@pytest.mark.timeout(120)
+def test_a_query_is_encoded_while_an_ingest_batch_holds_the_torch_model() -> None:
+    embedder = embedder_for(Settings(encoder="torch"))
+    expected = embedder.encode(["rural crime"])[0]
+    with embedder._lock:  # what a batch holds for its whole run; a query taking it too would hang here
+        query = embedder.encode_query("rural crime")
+    assert np.allclose(query, expected, atol=2e-3)
+
+
 # -- no mixed vectors ---------------------------------------------------------------------------
 
 @pytest.fixture()
