@@ -27,9 +27,20 @@ from precedent.search.snippet import make_snippet
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 Ranked = list[tuple[str, float]]
-# Lexical query pruning (see Searcher._prune_common_terms): only where posting lists get long.
+# Lexical query planning (see Searcher.lexical_plan), only where posting lists get long: words in more
+# than COMMON_TERM_SHARE of the chunks are dropped, and the rest, rarest first, while FTS5 scores at most
+# LEXICAL_BUDGET postings for them.
 PRUNE_FROM_CHUNKS = 20_000
 COMMON_TERM_SHARE = 0.10
+LEXICAL_BUDGET = 40_000
+
+
+@dataclass(frozen=True)
+class LexicalPlan:
+    """The lexical query to run, and whether only its newest ``newest`` matches are scored."""
+
+    query: ParsedQuery
+    newest: int | None = None
 
 
 @dataclass
@@ -131,24 +142,41 @@ class Searcher:
         return self.store.dense_query(vector, n, filters)
 
     def lexical(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
-        match = self._prune_common_terms(query).fts()
+        plan = self.lexical_plan(query)
+        match = plan.query.fts()
         if match is None:
             return []
-        return self.store.lexical_query(match, n, filters)
+        return self.store.lexical_query(match, n, filters, newest=plan.newest)
 
-    def _prune_common_terms(self, query: ParsedQuery) -> ParsedQuery:
-        """On a large index, drop words found in most chunks ("plan", "report"): BM25 gives them
-        almost no weight, but scoring their long posting lists is most of a query's cost."""
+    def lexical_plan(self, query: ParsedQuery) -> LexicalPlan:
+        """What FTS5 is asked, so that no question makes it score more than ``LEXICAL_BUDGET`` postings.
+
+        FTS5 computes BM25 for every chunk that holds any word of an OR query before it can sort, so a
+        query costs about the sum of its words' posting lists. On a large index (``PRUNE_FROM_CHUNKS``)
+        this keeps the query's words and phrases rarest first, skipping any in more than
+        ``COMMON_TERM_SHARE`` of the chunks, while their postings fit the budget: the words it drops are
+        the ones BM25 weighs least. A phrase costs its commonest word's list (FTS5 walks each word's list
+        to match it). If even the rarest word is over the budget, FTS5 scores only its newest
+        ``LEXICAL_BUDGET`` matches (an early cut-off in posting order) instead of all of them.
+        """
         total = self.store.approximate_chunk_count()
-        if total < PRUNE_FROM_CHUNKS or len(query.terms) < 2:
-            return query
-        stems = stem_sets(list(query.terms))
+        clauses = list(query.terms) + list(query.phrases)
+        if total < PRUNE_FROM_CHUNKS or not clauses:
+            return LexicalPlan(query)
+        stems = stem_sets(clauses)
         counts = self.store.term_document_counts(sorted({s for group in stems for s in group}))
-        df = {term: max((counts.get(s, 0) for s in group), default=0) for term, group in zip(query.terms, stems, strict=True)}
-        common = {t for t, d in df.items() if d > COMMON_TERM_SHARE * total}
-        if common and len(common) == len(query.terms):
-            common.discard(min(df, key=df.__getitem__))  # always keep the rarest word
-        return query.without(common) if common else query
+        cost = {clause: max((counts.get(s, 0) for s in group), default=0)
+                for clause, group in zip(clauses, stems, strict=True)}
+        kept: list[str] = []
+        spent = 0
+        for clause in sorted(clauses, key=lambda c: (cost[c], clauses.index(c))):
+            if kept and (spent + cost[clause] > LEXICAL_BUDGET or cost[clause] > COMMON_TERM_SHARE * total):
+                continue
+            kept.append(clause)
+            spent += cost[clause]
+        planned = ParsedQuery(tuple(t for t in query.terms if t in kept), tuple(p for p in query.phrases if p in kept),
+                              query.text)
+        return LexicalPlan(planned, newest=LEXICAL_BUDGET if spent > LEXICAL_BUDGET else None)
 
     def candidates(self, query: ParsedQuery, mode: str, n: int, filters: Filters) -> tuple[Ranked, dict[str, Scored]]:
         """Ranked candidates, and for hybrid each one's scores (the relevance gate uses them)."""
