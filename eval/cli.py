@@ -10,6 +10,7 @@ import typer
 
 from precedent.eval.bench.encoders import format_encoders, run_encoder_bench
 from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
+from precedent.eval.bench.load import format_load, parse_clients, run_load_bench
 from precedent.eval.bench.query import format_query, run_query_bench
 from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 from precedent.eval.bench.startup import format_startup, run_startup_bench
@@ -80,7 +81,7 @@ def eval_command(
 
 
 def bench_command(
-    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale")],
+    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale | load")],
     chunks: Annotated[Optional[int], typer.Option("--chunks", help="encoders: chunk texts to encode (600); query: index size in chunks (100000)")] = None,
     ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
     runs: Annotated[int, typer.Option("--runs", help="startup: new processes per command")] = 5,
@@ -89,6 +90,9 @@ def bench_command(
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
     repeats: Annotated[int, typer.Option("--repeats", help="query/scale: passes over the query list per mode")] = 2,
     vectors: Annotated[Optional[str], typer.Option("--vectors", help="query/scale: encoded (the model on every chunk), composed (built from sentence vectors, for sizes where encoding takes hours) or auto (scale: composed above 100k)")] = None,
+    clients: Annotated[Optional[str], typer.Option("--clients", help="load: client counts, comma-separated (8,32)")] = None,
+    requests: Annotated[int, typer.Option("--requests", help="load: mixed /search and /ask requests per phase")] = 320,
+    uploads: Annotated[int, typer.Option("--uploads", help="load: admin uploads alongside each busy phase")] = 12,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="query/scale: write an HTML report with the latency plots")] = None,
 ) -> None:
@@ -111,8 +115,11 @@ def bench_command(
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)
+    elif which == "load":
+        result = run_load_bench(parse_clients(clients), requests=requests, uploads=uploads, cache=cache_dir, log=say)
+        text = format_load(result)
     else:
-        raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query or scale")
+        raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query, scale or load")
     if report is not None:
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")

@@ -221,12 +221,13 @@ def index_encoder(data_dir: Path) -> str:
 class Server:
     """``precedent serve`` as a subprocess: uvicorn with the app factory, reading PRECEDENT_DATA_DIR."""
 
-    def __init__(self, data_dir: Path, *, timeout: float = 180.0) -> None:
+    def __init__(self, data_dir: Path, *, timeout: float = 180.0, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()
         # the server queries with the encoder that made the index's vectors (it refuses any other)
-        env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir), "PRECEDENT_ENCODER": index_encoder(data_dir)}
+        env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir), "PRECEDENT_ENCODER": index_encoder(data_dir),
+               **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "precedent.api.app:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],
