@@ -34,7 +34,7 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Stores written before the encoder was recorded were all made with sentence-transformers (torch).
 LEGACY_ENCODER = "torch"
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS journal (
     old_ids TEXT NOT NULL
 );
 {chunk_vectors}
+{document_vectors}
 """
 # Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
 # re-scoring candidates by their best sentence (search/rerank.py), and the chunk's context (its item
@@ -103,8 +104,32 @@ CREATE TRIGGER IF NOT EXISTS chunks_vectors_ad AFTER DELETE ON chunks BEGIN
     DELETE FROM chunk_vectors WHERE chunk_id = old.chunk_id;
 END;
 """
-# Numbered migrations: what turns a store of version N-1 into version N (each idempotent).
-_MIGRATIONS: dict[int, list[str | tuple[str, str, str]]] = {2: [_CHUNK_VECTORS, ("chunks", "context", "TEXT NOT NULL DEFAULT ''")]}
+# Version 3: every chunk vector of a document in one float16 blob, in the order of its chunk ids, for exact
+# dense search inside a filter (Store.dense_query): a force's few thousand chunks are a handful of rows,
+# read and scored in milliseconds, where an HNSW search under a filter took hundreds.
+_DOCUMENT_VECTORS = """
+CREATE TABLE IF NOT EXISTS document_vectors (
+    document_id TEXT PRIMARY KEY,
+    chunk_ids TEXT NOT NULL,
+    vectors BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS documents_vectors_ad AFTER DELETE ON documents BEGIN
+    DELETE FROM document_vectors WHERE document_id = old.document_id;
+END;
+"""
+# Numbered migrations: what turns a store of version N-1 into version N (each idempotent): DDL, a column
+# to add, or a function that fills what the DDL made.
+Migration = str | tuple[str, str, str] | Callable[["Store"], None]
+_MIGRATIONS: dict[int, list[Migration]] = {
+    2: [_CHUNK_VECTORS, ("chunks", "context", "TEXT NOT NULL DEFAULT ''")],
+    3: [_DOCUMENT_VECTORS, lambda store: store._fill_document_vectors()],
+}
+# Dense search inside a filter (Store.dense_query): exact over the filter's document vectors up to this
+# many chunks; above it, an HNSW search over-fetching this many times the share the filter leaves out,
+# up to OVERFETCH_MAX results, then the filter. Measured at 1M chunks on 2 cores (README, "Benchmarks").
+EXACT_DENSE_MAX = 100_000
+OVERFETCH = 2.0
+OVERFETCH_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,12 @@ class EmbeddedDocument:
     parsed: ParsedDocument
     vectors: np.ndarray
     sentence_vectors: Sequence[np.ndarray] = ()
+
+    def document_vectors(self) -> tuple[str, bytes]:
+        """The chunk ids (one a line) and their vectors as float16 rows, in the same order: the
+        document_vectors row."""
+        return ("\n".join(c.chunk_id for c in self.parsed.chunks),
+                np.ascontiguousarray(self.vectors, dtype=np.float16).tobytes())
 
     def stacked(self) -> list[bytes]:
         """Per chunk, its vector then its sentences' vectors as float16 rows: the chunk_vectors blob."""
@@ -192,6 +223,28 @@ def _date_int(date: dt.date | None) -> int:
     return int(date.strftime("%Y%m%d")) if date else 0
 
 
+def _document_filter(filters: Filters) -> tuple[str, list[object]]:
+    """The filters as a condition on ``documents d`` (every filter is a document's), with its parameters."""
+    where: list[str] = []
+    params: list[object] = []
+    if filters.force:
+        where.append(f"d.force IN ({','.join('?' * len(filters.force))})")
+        params.extend(filters.force)
+    if filters.doc_type:
+        where.append("d.doc_type = ?")
+        params.append(filters.doc_type)
+    if filters.document_id:
+        where.append(f"d.document_id IN ({','.join('?' * len(filters.document_id))})")
+        params.extend(filters.document_id)
+    if filters.since:
+        where.append("d.meeting_date >= ?")
+        params.append(filters.since.isoformat())
+    if filters.until:
+        where.append("d.meeting_date <= ?")
+        params.append(filters.until.isoformat())
+    return " AND ".join(where) or "1", params
+
+
 class _Memo:
     """Answers read off the index (counts, forces, term frequencies), kept until a write changes it.
 
@@ -243,12 +296,13 @@ class Store:
                     "choose a writable one with --data-dir or PRECEDENT_DATA_DIR"
                 ) from exc
         try:
+            self._collection = None
             self._connection().executescript(
-                _SCHEMA.replace("{tokenizer}", FTS_TOKENIZER).replace("{chunk_vectors}", _CHUNK_VECTORS))
+                _SCHEMA.replace("{tokenizer}", FTS_TOKENIZER).replace("{chunk_vectors}", _CHUNK_VECTORS)
+                .replace("{document_vectors}", _DOCUMENT_VECTORS))
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
-        self._collection = None
 
     @classmethod
     def open(cls, settings: Settings, *, create: bool = False) -> Store:
@@ -313,10 +367,37 @@ class Store:
             for change in _MIGRATIONS[step]:
                 if isinstance(change, str):
                     conn.executescript(change)
+                elif callable(change):
+                    change(self)
                 elif change[1] not in {r[1] for r in conn.execute(f"PRAGMA table_info({change[0]})")}:
                     conn.execute(f"ALTER TABLE {change[0]} ADD COLUMN {change[1]} {change[2]}")
             with self._transaction() as conn:
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step),))
+
+    def _fill_document_vectors(self) -> None:
+        """Migration 3: each document's chunk vectors in one row, from the chunks' own stored vectors (or
+        Chroma's, for chunks a store from before version 2 has none for). Resumable: documents that have
+        their row are skipped."""
+        conn = self._connection()
+        dimension = int(self.meta().get("dimension", "0"))
+        missing = [r[0] for r in conn.execute(
+            "SELECT d.document_id FROM documents d LEFT JOIN document_vectors v ON v.document_id = d.document_id "
+            "WHERE v.document_id IS NULL ORDER BY d.document_id")]
+        for i in range(0, len(missing), 200):
+            rows = []
+            for document_id in missing[i: i + 200]:
+                stored = conn.execute(
+                    "SELECT c.chunk_id, cv.vectors FROM chunks c LEFT JOIN chunk_vectors cv ON cv.chunk_id = c.chunk_id "
+                    "WHERE c.document_id = ? ORDER BY c.ordinal", (document_id,)).fetchall()
+                unstored = [chunk_id for chunk_id, blob in stored if blob is None]
+                fallback = self.vectors_of(unstored) if unstored else {}
+                vectors = [blob[: dimension * 2] if blob is not None else fallback[chunk_id].astype(np.float16).tobytes()
+                           for chunk_id, blob in stored if blob is not None or chunk_id in fallback]
+                if len(vectors) == len(stored):  # else a chunk without any vector: `precedent check` says so
+                    rows.append((document_id, "\n".join(chunk_id for chunk_id, _ in stored), b"".join(vectors)))
+            with self._transaction() as tx:
+                tx.executemany("INSERT OR REPLACE INTO document_vectors(document_id, chunk_ids, vectors) VALUES (?, ?, ?)",
+                               rows)
 
     def ensure_model(self, model: str, dimension: int, encoder: str = LEGACY_ENCODER, build: str = "") -> None:
         """Refuse to mix vectors from two models or two encoders, or to read a store of another schema.
@@ -417,6 +498,8 @@ class Store:
                 for item in batch:
                     conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
                                      [(c.chunk_id, blob) for c, blob in zip(item.parsed.chunks, item.stacked(), strict=True)])
+                    conn.execute("INSERT OR REPLACE INTO document_vectors(document_id, chunk_ids, vectors) VALUES (?, ?, ?)",
+                                 (item.parsed.document.document_id, *item.document_vectors()))
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reindex_after', ?)", (done_through,))
 
     def finish_reindex(self) -> None:
@@ -605,6 +688,8 @@ class Store:
         )
         conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
                          [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
+        conn.execute("INSERT OR REPLACE INTO document_vectors(document_id, chunk_ids, vectors) VALUES (?, ?, ?)",
+                     (doc.document_id, *item.document_vectors()))
         new = {c.chunk_id for c in chunks}
         return [i for i in old_ids if i not in new]
 
@@ -764,8 +849,32 @@ class Store:
     # -- retrieval primitives ---------------------------------------------------------------
 
     def dense_query(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first."""
-        where = self._chroma_where(filters)
+        """(chunk_id, cosine similarity), best first.
+
+        Unfiltered, Chroma's HNSW index answers. Inside a filter, Chroma's own filtered search costs
+        hundreds of milliseconds at a million chunks (it lists every id the filter allows, then walks the
+        graph past the rest), so: up to ``EXACT_DENSE_MAX`` chunks, an exact search over the filter's
+        documents' stored vectors; above it, an HNSW search that over-fetches by the share the filter
+        leaves out, filtered after, and Chroma's filtered search only if that leaves too few.
+        """
+        if filters.is_empty():
+            return self._chroma_query(vector, n, None)
+        matched = self.filter_size(filters)
+        if matched == 0:
+            return []
+        if matched <= EXACT_DENSE_MAX:
+            return self._exact_query(vector, n, filters)
+        total = max(self.counts()[1], matched)
+        fetch = int(n * OVERFETCH * total / matched) + 1
+        if fetch <= OVERFETCH_MAX:
+            found = self._chroma_query(vector, fetch, None)
+            allowed = self._in_filter([chunk_id for chunk_id, _ in found], filters)
+            kept = [hit for hit in found if hit[0] in allowed][:n]
+            if len(kept) >= min(n, matched) or len(found) < fetch:
+                return kept
+        return self._chroma_query(vector, n, self._chroma_where(filters))
+
+    def _chroma_query(self, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:  # type: ignore[type-arg]
         with self._chroma():
             # No count() first: Chroma 1.x returns what it has when n exceeds the collection (or the
             # filter's matches), and counting cost 5x the query itself at 100k chunks.
@@ -775,6 +884,50 @@ class Store:
         ids = result["ids"][0]
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def _exact_query(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """The n chunks nearest ``vector`` among the filter's documents, by every chunk's stored vector."""
+        where, params = _document_filter(filters)
+        query = vector.astype(np.float32)
+        dimension = len(query)
+        scores: list[np.ndarray] = []
+        owners: list[str] = []  # each document's chunk ids, one a line, unsplit until a chunk wins
+        for chunk_ids, blob in self._connection().execute(
+                f"SELECT v.chunk_ids, v.vectors FROM documents d JOIN document_vectors v ON v.document_id = d.document_id "
+                f"WHERE {where}", params):
+            rows = np.frombuffer(blob, dtype=np.float16).reshape(-1, dimension)
+            scores.append(rows.astype(np.float32) @ query)
+            owners.append(chunk_ids)
+        if not scores:
+            return []
+        flat = np.concatenate(scores)
+        starts = np.cumsum([0] + [len(s) for s in scores[:-1]])
+        top = np.argpartition(-flat, n - 1)[:n] if n < len(flat) else np.arange(len(flat))
+        top = top[np.lexsort((top, -flat[top]))]
+        out = []
+        split: dict[int, list[str]] = {}
+        for i in top:
+            owner = int(np.searchsorted(starts, i, side="right")) - 1
+            ids = split.get(owner) or split.setdefault(owner, owners[owner].split("\n"))
+            out.append((ids[i - starts[owner]], float(flat[i])))
+        return out
+
+    def filter_size(self, filters: Filters) -> int:
+        """How many chunks the filter allows (kept until the next write)."""
+        where, params = _document_filter(filters)
+        return int(self._memo.get(self.generation(), ("filter", filters), lambda: self._connection().execute(
+            f"SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE {where}", params).fetchone()[0]))
+
+    def _in_filter(self, chunk_ids: Sequence[str], filters: Filters) -> set[str]:
+        where, params = _document_filter(filters)
+        allowed: set[str] = set()
+        conn = self._connection()
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i: i + 500])
+            allowed.update(r[0] for r in conn.execute(
+                f"SELECT c.chunk_id FROM chunks c JOIN documents d ON d.document_id = c.document_id "
+                f"WHERE c.chunk_id IN ({','.join('?' * len(part))}) AND {where}", [*part, *params]))
+        return allowed
 
     @staticmethod
     def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
@@ -808,21 +961,9 @@ class Store:
         if not filters.is_empty():
             inner.append("JOIN chunks fc ON fc.rowid = chunks_fts.rowid "
                          "JOIN documents d ON d.document_id = fc.document_id")
-            if filters.force:
-                where.append(f"d.force IN ({','.join('?' * len(filters.force))})")
-                params.extend(filters.force)
-            if filters.doc_type:
-                where.append("d.doc_type = ?")
-                params.append(filters.doc_type)
-            if filters.document_id:
-                where.append(f"d.document_id IN ({','.join('?' * len(filters.document_id))})")
-                params.extend(filters.document_id)
-            if filters.since:
-                where.append("d.meeting_date >= ?")
-                params.append(filters.since.isoformat())
-            if filters.until:
-                where.append("d.meeting_date <= ?")
-                params.append(filters.until.isoformat())
+            clause, values = _document_filter(filters)
+            where.append(clause)
+            params.extend(values)
         ranked = " ".join(inner) + " WHERE " + " AND ".join(where)
         if newest is None:
             ranked += " ORDER BY score, chunks_fts.rowid LIMIT ?"
@@ -880,6 +1021,19 @@ class Store:
         ).fetchall()
         if bad_counts:
             problems.append(f"{len(bad_counts)} documents have a wrong chunk count (e.g. {bad_counts[0][0]})")
+        by_document: dict[str, list[str]] = {}
+        for chunk_id, document_id in conn.execute("SELECT chunk_id, document_id FROM chunks ORDER BY document_id, ordinal"):
+            by_document.setdefault(document_id, []).append(chunk_id)
+        dimension = int(self.meta().get("dimension", "0")) or 1
+        stale = [document_id for document_id, ids, size in conn.execute(
+                     "SELECT document_id, chunk_ids, length(vectors) FROM document_vectors")
+                 if ids.split("\n") != by_document.get(document_id) or size != len(ids.split("\n")) * dimension * 2]
+        unvectored = [r[0] for r in conn.execute(
+            "SELECT d.document_id FROM documents d LEFT JOIN document_vectors v ON v.document_id = d.document_id "
+            "WHERE v.document_id IS NULL")]
+        if stale or unvectored:
+            problems.append(f"{len(stale) + len(unvectored)} documents' vectors for filtered search do not match their "
+                            f"chunks (e.g. {(stale + unvectored)[0]}): run `precedent reindex`")
         pending = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
         if pending:
             problems.append(f"{pending} interrupted writes not yet recovered")

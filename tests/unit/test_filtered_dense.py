@@ -1,0 +1,82 @@
+"""Dense search inside a filter finds what Chroma's own filtered search finds, by whichever path the
+filter's size picks (exact over the filter's documents, or an over-fetched HNSW search), and a store from
+before document vectors gains them on open."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from precedent.ingest import store as store_module
+from precedent.ingest.pipeline import ingest_items
+from precedent.ingest.records import Filters
+from precedent.ingest.settings import Settings
+from precedent.ingest.sources import file_items, find_files
+from precedent.ingest.store import SCHEMA_VERSION, Store
+from precedent.search.retrieve import Searcher
+from tests.helpers import FakeEmbedder
+
+QUESTIONS = ("quarterly performance reports", "precept increase", "rural crime", "101 call handling")
+
+
+def _ids(hits: list[tuple[str, float]]) -> list[str]:
+    return [chunk_id for chunk_id, _ in hits]
+
+
+def _filters(store: Store) -> list[Filters]:
+    forces = store.known_forces()
+    return [Filters(force=(forces[0],)), Filters(force=tuple(forces[:2]), doc_type="minutes"),
+            Filters(since=dt.date(2017, 1, 1)), Filters(document_id=(store.list_documents()[0].document_id,))]
+
+
+def test_exact_search_inside_a_filter_finds_what_chromas_filtered_search_finds(fake_searcher: Searcher) -> None:
+    store = fake_searcher.store
+    for question in QUESTIONS:
+        vector = fake_searcher.embedder.encode_query(question)
+        for filters in _filters(store):
+            chroma = store._chroma_query(vector, 10, store._chroma_where(filters))
+            exact = store.dense_query(vector, 10, filters)
+            assert _ids(exact) == _ids(chroma), (question, filters)
+            assert all(abs(a[1] - b[1]) < 5e-3 for a, b in zip(exact, chroma, strict=True))
+
+
+def test_a_large_filter_over_fetches_from_the_whole_index_then_filters(
+        fake_searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = fake_searcher.store
+    monkeypatch.setattr(store_module, "EXACT_DENSE_MAX", 0)
+    for question in QUESTIONS:
+        vector = fake_searcher.embedder.encode_query(question)
+        for filters in _filters(store):
+            chroma = store._chroma_query(vector, 5, store._chroma_where(filters))
+            assert _ids(store.dense_query(vector, 5, filters)) == _ids(chroma), (question, filters)
+    monkeypatch.setattr(store_module, "OVERFETCH_MAX", 0)  # too rare to over-fetch: Chroma's filter answers
+    vector = fake_searcher.embedder.encode_query(QUESTIONS[0])
+    filters = _filters(store)[3]
+    assert _ids(store.dense_query(vector, 5, filters)) == _ids(store._chroma_query(vector, 5, store._chroma_where(filters)))
+
+
+def test_a_filter_that_holds_nothing_finds_nothing(fake_searcher: Searcher) -> None:
+    vector = fake_searcher.embedder.encode_query("precept")
+    assert fake_searcher.store.dense_query(vector, 10, Filters(since=dt.date(2090, 1, 1))) == []
+
+
+def test_a_store_from_before_document_vectors_gains_them_when_opened(tmp_path: Path, seeds_dir: Path) -> None:
+    embedder = FakeEmbedder()
+    settings = Settings(data_dir=tmp_path / "data", model=embedder.name)
+    files, _ = find_files([seeds_dir])
+    assert ingest_items(file_items(files), settings, embedder=embedder).added == 5
+    store = Store.open(settings)
+    vector = embedder.encode_query("precept increase")
+    filters = Filters(force=(store.known_forces()[0],))
+    before = store.dense_query(vector, 10, filters)
+    store.close()
+    with sqlite3.connect(settings.sqlite_path) as conn:  # make it look like a version 2 store
+        conn.executescript("DROP TRIGGER documents_vectors_ad; DROP TABLE document_vectors; "
+                           "UPDATE meta SET value = '2' WHERE key = 'schema_version';")
+    store = Store.open(settings)
+    assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
+    assert store.dense_query(vector, 10, filters) == before
+    assert store.check(repair=False).ok
