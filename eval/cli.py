@@ -90,6 +90,7 @@ def bench_command(
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
     repeats: Annotated[int, typer.Option("--repeats", help="query/scale: passes over the query list per mode")] = 2,
     vectors: Annotated[Optional[str], typer.Option("--vectors", help="query/scale: encoded (the model on every chunk), composed (built from sentence vectors, for sizes where encoding takes hours) or auto (scale: composed above 100k)")] = None,
+    text: Annotated[str, typer.Option("--text", help="query/scale: recombined (seed sentences drawn evenly) or zipf (seeds and panels sentences in Zipf proportions, a real term distribution)")] = "recombined",
     clients: Annotated[Optional[str], typer.Option("--clients", help="load: client counts, comma-separated (8,32)")] = None,
     requests: Annotated[int, typer.Option("--requests", help="load: mixed /search and /ask requests per phase")] = 320,
     uploads: Annotated[int, typer.Option("--uploads", help="load: admin uploads alongside each busy phase")] = 12,
@@ -113,7 +114,7 @@ def bench_command(
         text = format_query(result)
     elif which == "scale":
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
-                                 vectors=vectors or "auto", log=say)
+                                 vectors=vectors or "auto", text=text, log=say)
         text = format_scale(result)
     elif which == "load":
         result = run_load_bench(parse_clients(clients), requests=requests, uploads=uploads, cache=cache_dir, log=say)

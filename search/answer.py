@@ -22,7 +22,7 @@ from precedent.search.citations import Citation, strip_markers
 from precedent.search.cues import read_cues, without_forces
 from precedent.search.filters import FilterSpec, build_filters
 from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, Resolved, Turn, resolve
-from precedent.search.query import parse_query, stem_sets
+from precedent.search.query import parse_query
 from precedent.search.relevance import RelevanceJudge
 from precedent.search.retrieve import Searcher, SearchHit
 
@@ -294,7 +294,7 @@ def pick_sentences(text: str, judge: RelevanceJudge, focus: Sequence[str] = (),
         return [_clean(text)] if text.strip() else []
     pieces = [text[s:e] for s, e in spans]
     scores = [judge.coverage(stems) + (1.0 if focus and _mentions(piece, focus) else 0.0)
-              for piece, stems in zip(pieces, stem_sets(pieces), strict=True)]
+              for piece, stems in zip(pieces, judge.question_stems(pieces), strict=True)]
     ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
     chosen = [ranked[0]]
     for i in ranked[1:limit]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from precedent.ingest.store import FTS_TOKENIZER
@@ -99,18 +99,23 @@ def parse_query(query: str) -> ParsedQuery:
     return ParsedQuery(tuple(terms), tuple(phrases), text)
 
 
-def stem_sets(texts: Sequence[str]) -> list[set[str]]:
-    """Porter stems of each text, from SQLite's own FTS5 tokenizer (the one the index uses)."""
+def stem_sets(texts: Sequence[str], only: Collection[str] | None = None) -> list[set[str]]:
+    """Porter stems of each text, from SQLite's own FTS5 tokenizer (the one the index uses); with ``only``,
+    just those of these stems each text holds (the relevance bar asks about a question's few words in a
+    hundred passages, and listing every stem of each is most of the work)."""
     out: list[set[str]] = [set() for _ in texts]
-    if not texts:
+    if not texts or (only is not None and not only):
         return out
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{FTS_TOKENIZER}')")
         conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
         conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", [(i + 1, t) for i, t in enumerate(texts)])
-        for term, doc in conn.execute("SELECT term, doc FROM v"):
-            out[int(doc) - 1].add(term)
+        wanted = [(None, "SELECT term, doc FROM v")] if only is None else \
+            [((stem,), "SELECT term, doc FROM v WHERE term = ?") for stem in sorted(set(only))]
+        for params, sql in wanted:
+            for term, doc in conn.execute(sql, params or ()):
+                out[int(doc) - 1].add(term)
     finally:
         conn.close()
     return out

@@ -42,8 +42,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from precedent.search.query import EXPANSIONS, parse_query, stem_sets
 from precedent.search.retrieve import Searcher, SearchHit
 
@@ -81,7 +79,6 @@ class RelevanceJudge:
     def __init__(self, searcher: Searcher, question: str) -> None:
         self.searcher = searcher
         self.parsed = parse_query(question)
-        self._query_vector: np.ndarray | None = None
         words = list(self.parsed.terms)
         expansions = [EXPANSIONS.get(w, []) for w in words]
         stemmed = stem_sets(words + [p for ps in expansions for p in ps])
@@ -122,9 +119,7 @@ class RelevanceJudge:
         if not missing:
             return sims
         embedder = self.searcher.embedder
-        if self._query_vector is None:
-            self._query_vector = embedder.encode_query(self.parsed.text)
-        query = self._query_vector
+        query = self.searcher.query_vector(self.parsed.text)
         stored = self.searcher.store.chunk_vectors([hits[i].chunk.chunk_id for i in missing])
         unstored = [i for i in missing if hits[i].chunk.chunk_id not in stored]
         fresh = dict(zip(unstored, embedder.encode([hits[i].chunk.embedding_text() for i in unstored]), strict=True))
@@ -137,8 +132,14 @@ class RelevanceJudge:
                 sims[i] = (float(fresh[i] @ query), float(fresh[i] @ query))
         return sims
 
+    def question_stems(self, texts: Sequence[str]) -> list[set[str]]:
+        """Which of the question's stems (its words' and their expansions') each text holds: all that
+        ``coverage`` looks at."""
+        asked = {t.stem for t in self.terms} | {s for t in self.terms for alt in t.alternatives for s in alt}
+        return stem_sets(texts, only=asked)
+
     def judge(self, hits: Sequence[SearchHit]) -> list[Relevance]:
-        stems = stem_sets([f"{h.chunk.header}\n{h.chunk.text}" for h in hits])
+        stems = self.question_stems([f"{h.chunk.header}\n{h.chunk.text}" for h in hits])
         return [Relevance(round(d, 4), round(self.coverage(s), 4), round(m, 4), round(self.absent, 4))
                 for (d, m), s in zip(self._similarities(hits), stems, strict=True)]
 

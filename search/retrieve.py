@@ -6,11 +6,15 @@ Each stage is its own function so it can be measured alone (see eval/).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 from precedent.ingest.embed import Encoder, embedder_for
@@ -33,6 +37,7 @@ Ranked = list[tuple[str, float]]
 PRUNE_FROM_CHUNKS = 20_000
 COMMON_TERM_SHARE = 0.10
 LEXICAL_BUDGET = 40_000
+QUERY_VECTORS_KEPT = 256  # recent questions' vectors (Searcher.query_vector)
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,19 @@ class SearchHit:
     score: float
     chunk: Chunk
     document: Document
-    snippet: str
+    terms: Sequence[str]  # the query's words, marked in the snippet
     dense_score: float | None = None  # cosine similarity of question and passage, when it was computed
     sentence_score: float | None = None  # ... and of question and the passage's best sentence
 
     @property
     def citation(self) -> Citation:
         return Citation.of(self.chunk, self.document)
+
+    @cached_property
+    def snippet(self) -> str:
+        """The passage's best sentences, the query's words in <mark>: made when first shown, since a
+        comparison ranks a hundred passages per force to show three."""
+        return make_snippet(self.chunk.text, list(self.terms))
 
     def result(self) -> SearchResult:
         return SearchResult(rank=self.rank, score=round(self.score, 6), text=self.chunk.text,
@@ -123,6 +134,8 @@ class Searcher:
         self.store: IndexReader = store or Store.open(settings)
         self._embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lexical")
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     @property
     def model_loaded(self) -> bool:
@@ -137,9 +150,23 @@ class Searcher:
             self._embedder = embedder
         return self._embedder
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's vector, encoded once however many searches ask it (/compare searches every
+        force with one question; /ask may search twice, and its relevance bar needs the vector too)."""
+        with self._vectors_lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = self.embedder.encode_query(text)
+        with self._vectors_lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > QUERY_VECTORS_KEPT:
+                self._vectors.popitem(last=False)
+        return vector
+
     def dense(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
-        vector = self.embedder.encode_query(query.text)
-        return self.store.dense_query(vector, n, filters)
+        return self.store.dense_query(self.query_vector(query.text), n, filters)
 
     def lexical(self, query: ParsedQuery, n: int, filters: Filters) -> Ranked:
         plan = self.lexical_plan(query)
@@ -189,7 +216,7 @@ class Searcher:
             return self.lexical(query, n, filters), {}
         # Both sides at once: the model, Chroma and SQLite all release the GIL while they work.
         lexical_future = self._pool.submit(self.lexical, query, n, filters)
-        vector = self.embedder.encode_query(query.text)
+        vector = self.query_vector(query.text)
         dense = self.store.dense_query(vector, n, filters)
         lexical = lexical_future.result()
         ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
@@ -211,7 +238,7 @@ class Searcher:
         for rank, (chunk_id, score) in enumerate(ranked, start=1):
             sc = stored[chunk_id]
             seen = scores.get(chunk_id)
-            hits.append(SearchHit(rank, score, sc.chunk, sc.document, make_snippet(sc.chunk.text, terms),
+            hits.append(SearchHit(rank, score, sc.chunk, sc.document, terms,
                                   seen.dense if seen else None, seen.sentence if seen else None))
         return hits
 

@@ -246,7 +246,7 @@ def test_the_lead_line_names_a_panel_it_cannot_place_plainly() -> None:
         doc = Document(document_id="d", title="Budget", force=force, panel=panel, meeting_date=None,
                        doc_type="minutes", source="/x/d.txt", content_hash="h",
                        ingested_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
-        return SearchHit(1, 1.0, Chunk("d:1", "d", 0, "text", "hdr", "para 1", 0, 4), doc, "text")
+        return SearchHit(1, 1.0, Chunk("d:1", "d", 0, "text", "hdr", "para 1", 0, 4), doc, ["text"])
 
     stated = lead_line("What was said about the budget?", [[hit("Borsetshire Police and Crime Panel", None)]])
     assert stated == "The Borsetshire Police and Crime Panel discussed the budget:"

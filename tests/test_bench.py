@@ -5,6 +5,7 @@ Times are never asserted here; the benchmarks print them.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from precedent.eval.bench.query import BLOCK, ComposedVectors, build_synthetic_index, synthetic_block
 from precedent.eval.bench.scale import parse_sizes, vectors_for
-from precedent.eval.bench.synthetic import seed_sentences, synthetic_chunk_picks
+from precedent.eval.bench.synthetic import SentencePool, seed_sentences
 from precedent.ingest.embed import embedder_for
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.forces import all_forces
@@ -21,11 +22,11 @@ from precedent.ingest.store import Store
 
 
 @pytest.fixture(scope="module")
-def sentences(seeds_dir: Path) -> list[str]:
-    return seed_sentences(seeds_dir)
+def sentences(seeds_dir: Path) -> SentencePool:
+    return SentencePool("recombined", seed_sentences(seeds_dir))
 
 
-def test_picks_are_the_sentences_the_chunk_text_is_made_of(sentences: list[str]) -> None:
+def test_picks_are_the_sentences_the_chunk_text_is_made_of(sentences: SentencePool) -> None:
     # force names and numbers are rewritten in the chunk text; the other words of its first sentence survive
     force_words = {w for force in all_forces() for alias in force.aliases for w in alias.split()}
     block = synthetic_block(3, sentences)
@@ -33,14 +34,14 @@ def test_picks_are_the_sentences_the_chunk_text_is_made_of(sentences: list[str])
     checked = 0
     for chunk in chunks[:20]:
         number = 3 * BLOCK + 7 * len(chunks) + chunk.ordinal
-        first = sentences[synthetic_chunk_picks(number, len(sentences))[0]]
+        first = sentences.sentences[sentences.picks(number)[0]]
         words = [w for w in first.split() if w.isalpha() and w not in force_words]
         assert all(w in chunk.text for w in words), (number, chunk.text[:80], first[:80])
         checked += bool(words)
     assert checked >= 15
 
 
-def test_composed_vectors_are_nearest_to_their_own_chunks(sentences: list[str]) -> None:
+def test_composed_vectors_are_nearest_to_their_own_chunks(sentences: SentencePool) -> None:
     settings = Settings()
     embedder = embedder_for(settings)
     block = synthetic_block(0, sentences)
@@ -82,3 +83,12 @@ def test_vector_kinds_and_sizes_are_checked(tmp_path: Path) -> None:
         vectors_for(10_000, "random")
     with pytest.raises(PrecedentError):
         parse_sizes("ten")
+
+
+def test_a_zipf_pool_draws_its_rth_sentence_about_one_rth_as_often_as_its_first() -> None:
+    pool = SentencePool.zipf([f"sentence number {i}" for i in range(500)])
+    assert sorted(pool.sentences) == sorted(f"sentence number {i}" for i in range(500))
+    counts = Counter(i for n in range(20_000) for i in pool.picks(n))
+    assert counts[0] > counts[1] > counts[9] > counts[99] > 0
+    assert 8 <= counts[0] / counts[9] <= 12.5 and 70 <= counts[0] / counts[99] <= 140
+    assert pool.picks(12345) == pool.picks(12345)  # a chunk's sentences are fixed by its number

@@ -185,7 +185,7 @@ def run_load_bench(clients: list[int], *, requests: int = 320, uploads: int = 12
     phases: list[Phase] = []
     try:
         say("starting the server; requests begin when /health says ready")
-        env = {"PRECEDENT_ADMIN_KEY": ADMIN_KEY, "PRECEDENT_RATE_LIMIT_PER_MINUTE": "0"}
+        env = {"PRECEDENT_ADMIN_KEY": ADMIN_KEY}
         with Server(data_dir, env=env) as server:
             first = first_ask(server)
             before = _documents(server)

@@ -30,9 +30,10 @@ import numpy as np
 
 from precedent.eval.bench.synthetic import (
     CHUNKS_PER_DOCUMENT,
+    TEXTS,
+    SentencePool,
     find_seeds,
     seed_sentences,
-    synthetic_chunk_picks,
     synthetic_chunks,
     synthetic_document,
 )
@@ -84,14 +85,42 @@ Block = list[tuple[Document, str, list[Chunk]]]
 VECTOR_KINDS = ("encoded", "composed")
 
 
-def synthetic_block(block: int, sentences: list[str]) -> Block:
+def synthetic_block(block: int, pool: SentencePool) -> Block:
     """The documents, texts and chunks of chunks ``block*BLOCK .. (block+1)*BLOCK-1``."""
     first_doc = block * BLOCK // CHUNKS_PER_DOCUMENT
     out = []
     for d in range(first_doc, first_doc + BLOCK // CHUNKS_PER_DOCUMENT):
         doc = synthetic_document(d)
-        out.append((doc, *synthetic_chunks(doc, d * CHUNKS_PER_DOCUMENT, CHUNKS_PER_DOCUMENT, sentences)))
+        out.append((doc, *synthetic_chunks(doc, d * CHUNKS_PER_DOCUMENT, CHUNKS_PER_DOCUMENT, pool)))
     return out
+
+
+def sentence_pool(text: str, seeds: Path, cache: Path, say: Any) -> SentencePool:
+    """``recombined``: the seed sentences, drawn evenly; ``zipf``: every sentence of the seeds and the panels
+    corpus (as Precedent splits its chunks), drawn in Zipf proportions (see SentencePool)."""
+    if text == "recombined":
+        return SentencePool("recombined", seed_sentences(seeds))
+    if text != "zipf":
+        raise PrecedentError(f"--text must be one of {', '.join(TEXTS)}, not '{text}'")
+    from precedent.eval.run import build_index
+    from precedent.ingest.sentences import sentences
+
+    corpora = [seeds, seeds.parent / "panels"]
+    say(f"reading the sentences of {', '.join(map(str, corpora))}")
+    settings, _ = build_index([c for c in corpora if c.is_dir()], cache / f"sentences-index-{Settings().encoder}")
+    store = Store.open(settings)
+    try:
+        found: dict[str, None] = {}
+        for doc in store.list_documents():
+            parsed = store.get_document(doc.document_id)
+            for chunk in parsed.chunks if parsed else []:
+                for start, end in sentences(chunk.text):
+                    sentence = " ".join(chunk.text[start:end].split())
+                    if 40 <= len(sentence) <= 500:
+                        found[sentence] = None
+    finally:
+        store.close()
+    return SentencePool.zipf(sorted(found))
 
 
 class EncodedVectors:
@@ -126,9 +155,9 @@ class ComposedVectors:
     real ones, which is what HNSW latency and disk depend on; they are for timing, never for quality.
     """
 
-    def __init__(self, embedder: Any, sentences: list[str]) -> None:
-        self.embedder = embedder
-        self.sentences = _unit(np.asarray(embedder.encode(sentences), dtype=np.float32))
+    def __init__(self, embedder: Any, pool: SentencePool) -> None:
+        self.embedder, self.pool = embedder, pool
+        self.sentences = _unit(np.asarray(embedder.encode(pool.sentences), dtype=np.float32))
 
     def vectors(self, block: int, docs: Block) -> np.ndarray:
         headers = [chunks[0].header for _, _, chunks in docs]
@@ -137,7 +166,7 @@ class ComposedVectors:
         number = block * BLOCK  # chunks are numbered consecutively through the blocks
         for (_, _, chunks), header in zip(docs, header_vectors, strict=True):
             for _ in chunks:
-                picks = synthetic_chunk_picks(number, len(self.sentences))
+                picks = self.pool.picks(number)
                 rows.append(_unit(self.sentences[picks].mean(axis=0)) + header)
                 number += 1
         return _unit(np.stack(rows))
@@ -148,40 +177,46 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path | None = None,
-                          vectors: str = "encoded", log: Any = None) -> dict[str, Any]:
+                          vectors: str = "encoded", text: str = "recombined", log: Any = None) -> dict[str, Any]:
     """Build (or reuse) an index of ``chunks`` synthetic chunks under ``cache``; returns its facts.
 
-    ``vectors`` is ``encoded`` (the model on every chunk) or ``composed`` (see ComposedVectors).
+    ``vectors`` is ``encoded`` (the model on every chunk) or ``composed`` (see ComposedVectors); ``text``
+    is ``recombined`` (seed sentences drawn evenly) or ``zipf`` (see SentencePool).
     """
     quiet_and_offline()
 
     if vectors not in VECTOR_KINDS:
         raise PrecedentError(f"--vectors must be one of {', '.join(VECTOR_KINDS)}, not '{vectors}'")
+    if text not in TEXTS:
+        raise PrecedentError(f"--text must be one of {', '.join(TEXTS)}, not '{text}'")
+    if text != "recombined" and vectors == "encoded":
+        raise PrecedentError("--text zipf goes with --vectors composed (its encodings are not cached)")
     say = log or (lambda msg: print(msg, file=sys.stderr))
     chunks = max(BLOCK, (chunks + BLOCK - 1) // BLOCK * BLOCK)
     cache = cache or default_cache_dir()
-    index_dir = cache / (f"index-{chunks}" if vectors == "encoded" else f"index-{chunks}-{vectors}")
+    name = f"index-{chunks}" + ("" if vectors == "encoded" else f"-{vectors}") + ("" if text == "recombined" else f"-{text}")
+    index_dir = cache / name
     marker = index_dir / "synthetic.json"
     if marker.exists():
         facts = json.loads(marker.read_text())
         if facts.get("chunks") == chunks and facts.get("version") == INDEX_VERSION:
             say(f"reusing the {chunks}-chunk index in {index_dir} (built in {facts['build_s']:.0f} s)")
-            return {"vectors": "encoded", **facts, "reused": True}
+            return {"vectors": "encoded", "text": "recombined", **facts, "reused": True}
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(data_dir=index_dir)
-    sentences = seed_sentences(find_seeds(seeds))
+    pool = sentence_pool(text, find_seeds(seeds), cache, say)
     embedder = embedder_for(settings)
     source: EncodedVectors | ComposedVectors = (
-        EncodedVectors(embedder, cache / "vectors", say) if vectors == "encoded" else ComposedVectors(embedder, sentences))
+        EncodedVectors(embedder, cache / "vectors", say) if vectors == "encoded" else ComposedVectors(embedder, pool))
     store = Store.open(settings, create=True)
     store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     say(f"building a {chunks}-chunk synthetic index ({vectors} vectors) in {index_dir} "
-        f"from {len(sentences)} seed sentences")
+        f"from {len(pool.sentences)} sentences ({text})")
     started = time.perf_counter()
     encode_s = 0.0
     blocks = chunks // BLOCK
     for block in range(blocks):
-        docs = synthetic_block(block, sentences)
+        docs = synthetic_block(block, pool)
         t = time.perf_counter()
         rows = source.vectors(block, docs)
         encode_s += time.perf_counter() - t
@@ -194,7 +229,7 @@ def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path
     build_s = time.perf_counter() - started
     documents, stored = store.counts()
     store.close()
-    facts = {"chunks": stored, "documents": documents, "version": INDEX_VERSION, "vectors": vectors,
+    facts = {"chunks": stored, "documents": documents, "version": INDEX_VERSION, "vectors": vectors, "text": text,
              "index_dir": str(index_dir), "build_s": round(build_s, 1), "encode_s": round(encode_s, 1),
              "write_s": round(build_s - encode_s, 1), "disk_mb": round(disk_mb(index_dir), 1)}
     marker.write_text(json.dumps(facts, indent=2))
@@ -225,9 +260,10 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()
-        # the server queries with the encoder that made the index's vectors (it refuses any other)
+        # the server queries with the encoder that made the index's vectors (it refuses any other); one
+        # client sends every request, so the per-client rate limit is off
         env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir), "PRECEDENT_ENCODER": index_encoder(data_dir),
-               **(env or {})}
+               "PRECEDENT_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "precedent.api.app:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],
@@ -289,8 +325,12 @@ SEARCH_MODES = {
 }
 
 
+# /compare over five forces (every force holds papers in a synthetic index).
+COMPARE_FORCES = ("Devon and Cornwall", "Dorset", "Essex", "Kent", "Leicestershire")
+
+
 def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] = QUERIES,
-                  ask: bool = True, log: Any = None) -> dict[str, Any]:
+                  ask: bool = True, compare: bool = False, log: Any = None) -> dict[str, Any]:
     import httpx
 
     say = log or (lambda msg: print(msg, file=sys.stderr))
@@ -320,6 +360,16 @@ def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] 
                     latencies.setdefault("ask", []).append(elapsed)
                 else:
                     errors.setdefault("ask", []).append(f"{response.status_code}: {response.text[:120]}")
+        if compare:
+            say(f"  timing POST /compare over {len(COMPARE_FORCES)} forces: {len(queries)} requests")
+            for q in queries:
+                started = time.perf_counter()
+                response = client.post("/compare", json={"question": q, "forces": list(COMPARE_FORCES)})
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code == 200:
+                    latencies.setdefault("compare", []).append(elapsed)
+                else:
+                    errors.setdefault("compare", []).append(f"{response.status_code}: {response.text[:120]}")
     rss, peak = server.rss_mb()
     summary = {name: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2),
                       "mean": round(sum(v) / len(v), 2), "n": len(v), "errors": len(errors.get(name, []))}

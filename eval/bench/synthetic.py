@@ -5,10 +5,12 @@ Everything is deterministic from a seed number, so a cached index or vector bloc
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from precedent.ingest.errors import PrecedentError
@@ -103,6 +105,8 @@ def write_varied_corpus(seeds: Path, out: Path, documents: int, seed: int = 0) -
 # -- recombined chunks for a large synthetic index ---------------------------------------------------
 
 CHUNKS_PER_DOCUMENT = 100
+TEXTS = ("recombined", "zipf")
+ZIPF_EXPONENT = 1.0
 
 
 def seed_sentences(seeds: Path) -> list[str]:
@@ -114,6 +118,44 @@ def seed_sentences(seeds: Path) -> list[str]:
                 if 40 <= len(sentence) <= 500 and sentence not in out:
                     out.append(sentence)
     return out
+
+
+@dataclass(frozen=True)
+class SentencePool:
+    """The sentences synthetic chunks are made of, and how often each is drawn.
+
+    ``recombined``: the seed sentences, each as likely as any other, so every word of them is in 2% or
+    more of the chunks (far commoner than words are in real papers). ``zipf``: the sentences of a real
+    corpus (the seeds and the panels corpus), the r-th (in a fixed shuffled order) drawn with weight
+    1/r: a few sentences are boilerplate found everywhere and most are rare, so the words' document
+    frequencies run from most chunks down to a few hundredths of a percent, as in real papers.
+    """
+
+    kind: str
+    sentences: list[str]
+    cdf: tuple[float, ...] = ()  # cumulative draw probabilities (zipf); empty: uniform
+
+    @classmethod
+    def zipf(cls, sentences: list[str], exponent: float = ZIPF_EXPONENT, seed: int = 0) -> SentencePool:
+        order = list(sentences)
+        random.Random(seed).shuffle(order)
+        weights = [1.0 / (rank ** exponent) for rank in range(1, len(order) + 1)]
+        total, running, cdf = sum(weights), 0.0, []
+        for w in weights:
+            running += w / total
+            cdf.append(running)
+        return cls("zipf", order, tuple(cdf))
+
+    def draw(self, rng: random.Random) -> list[int]:
+        """3-7 sentence numbers for one chunk."""
+        if not self.cdf:
+            # choice over a range draws exactly as choice over the list did, so cached vectors stay valid
+            return [rng.choice(range(len(self.sentences))) for _ in range(rng.randint(3, 7))]
+        return [min(bisect.bisect_right(self.cdf, rng.random()), len(self.cdf) - 1) for _ in range(rng.randint(3, 7))]
+
+    def picks(self, index: int) -> list[int]:
+        """Which sentences chunk ``index`` recombines, in order."""
+        return self.draw(random.Random(index))
 
 
 def synthetic_document(number: int) -> Document:
@@ -129,20 +171,10 @@ def synthetic_document(number: int) -> Document:
     )
 
 
-def _picks(rng: random.Random, count: int) -> list[int]:
-    # choice over a range draws exactly as choice over the list did, so cached vectors stay valid
-    return [rng.choice(range(count)) for _ in range(rng.randint(3, 7))]
-
-
-def synthetic_chunk_picks(index: int, count: int) -> list[int]:
-    """Which of ``count`` seed sentences chunk ``index`` recombines, in order."""
-    return _picks(random.Random(index), count)
-
-
-def synthetic_chunk_text(index: int, sentences: list[str], force_name: str) -> str:
-    """Chunk ``index``: 3-7 seed sentences recombined, with its document's force and fresh numbers."""
+def synthetic_chunk_text(index: int, pool: SentencePool, force_name: str) -> str:
+    """Chunk ``index``: 3-7 sentences of the pool, with its document's force and fresh numbers."""
     rng = random.Random(index)
-    text = " ".join(sentences[i] for i in _picks(rng, len(sentences)))[:1000]
+    text = " ".join(pool.sentences[i] for i in pool.draw(rng))[:1000]
     for force in all_forces():
         for alias in force.aliases:
             if alias in text and force.name != force_name:
@@ -150,12 +182,12 @@ def synthetic_chunk_text(index: int, sentences: list[str], force_name: str) -> s
     return _NUMBER.sub(lambda m: str(rng.randrange(10, 5000)), text)
 
 
-def synthetic_chunks(document: Document, first: int, count: int, sentences: list[str]) -> tuple[str, list[Chunk]]:
+def synthetic_chunks(document: Document, first: int, count: int, pool: SentencePool) -> tuple[str, list[Chunk]]:
     """The document's full text and its chunks (global chunk numbers ``first`` .. ``first + count - 1``)."""
     header = " | ".join(p for p in (document.title, document.panel,
                                      f"{document.meeting_date.day} {document.meeting_date:%B %Y}"
                                      if document.meeting_date else None, document.doc_type) if p)
-    texts = [synthetic_chunk_text(first + i, sentences, document.force or "") for i in range(count)]
+    texts = [synthetic_chunk_text(first + i, pool, document.force or "") for i in range(count)]
     chunks, offset = [], 0
     for i, text in enumerate(texts):
         chunks.append(Chunk(chunk_id=f"{document.document_id}:{i:04d}", document_id=document.document_id,
