@@ -1,6 +1,6 @@
-"""Dense search inside a filter finds what Chroma's own filtered search finds, by whichever path the
-filter's size picks (exact over the filter's documents, or an over-fetched HNSW search), and a store from
-before document vectors gains them on open."""
+"""Search inside a filter finds what a search of everything, then filtered, finds: dense search by whichever
+path the filter's size picks (exact over the filter's documents, or an over-fetched HNSW search), lexical
+search with the filter's force and type as facet terms; and a store from before both gains them on open."""
 
 from __future__ import annotations
 
@@ -63,20 +63,59 @@ def test_a_filter_that_holds_nothing_finds_nothing(fake_searcher: Searcher) -> N
     assert fake_searcher.store.dense_query(vector, 10, Filters(since=dt.date(2090, 1, 1))) == []
 
 
-def test_a_store_from_before_document_vectors_gains_them_when_opened(tmp_path: Path, seeds_dir: Path) -> None:
+def test_lexical_search_inside_a_filter_is_the_filtered_ranking_of_everything(fake_searcher: Searcher) -> None:
+    store = fake_searcher.store
+    checked = 0
+    for match in ('"precept"', '"plan" OR "performance"', '"police and crime plan"'):
+        everything = store.lexical_query(match, 1000, Filters())
+        documents = {cid: s.document for cid, s in store.get_chunks([cid for cid, _ in everything]).items()}
+        for filters in _filters(store):
+            def allowed(chunk_id: str, filters: Filters = filters, documents: dict = documents) -> bool:  # type: ignore[type-arg]
+                doc = documents[chunk_id]
+                return ((not filters.force or doc.force in filters.force)
+                        and (not filters.doc_type or doc.doc_type == filters.doc_type)
+                        and (not filters.document_id or doc.document_id in filters.document_id)
+                        and (not filters.since or (doc.meeting_date is not None and doc.meeting_date >= filters.since)))
+            expected = [(cid, score) for cid, score in everything if allowed(cid)][:10]
+            assert store.lexical_query(match, 10, filters) == expected, (match, filters)
+            checked += bool(expected)
+    assert checked >= 8
+
+
+_VERSION_2_LEXICAL = """
+DROP TRIGGER documents_vectors_ad; DROP TABLE document_vectors;
+DROP TRIGGER chunks_ai; DROP TRIGGER chunks_ad; DROP TABLE chunks_vocab; DROP TABLE chunks_fts;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, header, content='chunks', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text, header) VALUES (new.rowid, new.text, new.header);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, header) VALUES ('delete', old.rowid, old.text, old.header);
+END;
+INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+ALTER TABLE chunks DROP COLUMN facets;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+
+
+def test_a_store_from_before_document_vectors_and_facets_gains_them_when_opened(tmp_path: Path, seeds_dir: Path) -> None:
     embedder = FakeEmbedder()
     settings = Settings(data_dir=tmp_path / "data", model=embedder.name)
     files, _ = find_files([seeds_dir])
     assert ingest_items(file_items(files), settings, embedder=embedder).added == 5
     store = Store.open(settings)
     vector = embedder.encode_query("precept increase")
-    filters = Filters(force=(store.known_forces()[0],))
-    before = store.dense_query(vector, 10, filters)
+    first = store.get_chunks([store.lexical_query('"precept"', 1, Filters())[0][0]])
+    document = next(iter(first.values())).document
+    filters = Filters(force=(document.force,), doc_type=document.doc_type)
+    before = store.dense_query(vector, 10, filters), store.lexical_query('"precept"', 10, filters)
+    assert before[0] and before[1]
     store.close()
     with sqlite3.connect(settings.sqlite_path) as conn:  # make it look like a version 2 store
-        conn.executescript("DROP TRIGGER documents_vectors_ad; DROP TABLE document_vectors; "
-                           "UPDATE meta SET value = '2' WHERE key = 'schema_version';")
+        conn.executescript(_VERSION_2_LEXICAL)
     store = Store.open(settings)
     assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
-    assert store.dense_query(vector, 10, filters) == before
+    assert (store.dense_query(vector, 10, filters), store.lexical_query('"precept"', 10, filters)) == before
     assert store.check(repair=False).ok
