@@ -201,7 +201,9 @@ def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path
         facts = json.loads(marker.read_text())
         if facts.get("chunks") == chunks and facts.get("version") == INDEX_VERSION:
             say(f"reusing the {chunks}-chunk index in {index_dir} (built in {facts['build_s']:.0f} s)")
-            return {"vectors": "encoded", "text": "recombined", **facts, "reused": True}
+            # measured again: opening an index of an older schema migrates it
+            return {"vectors": "encoded", "text": "recombined", **facts, "disk_mb": round(disk_mb(index_dir), 1),
+                    "reused": True}
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(data_dir=index_dir)
     pool = sentence_pool(text, find_seeds(seeds), cache, say)
