@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from precedent.eval.bench.query import Server
-from precedent.eval.bench.synthetic import vary_document
+from precedent.eval.bench.synthetic import find_seeds, vary_document
 from precedent.eval.metrics import percentile
 from precedent.eval.questions import load_questions
 from precedent.eval.run import build_index
@@ -40,8 +40,9 @@ ADMIN_KEY = "bench-load-admin-key"
 
 
 def default_corpora() -> list[Path]:
-    shared = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-    return [shared / "seeds", shared / "panels"]
+    """The seeds and, beside them, the panels corpus (found as the other benchmarks find the seeds)."""
+    seeds = find_seeds()
+    return [seeds, seeds.parent / "panels"]
 
 
 def default_cache_dir() -> Path:
