@@ -1051,6 +1051,21 @@ class Store:
 
     # -- consistency ------------------------------------------------------------------------
 
+    def _unmatched_document_vectors(self) -> list[str]:
+        """Documents whose document_vectors row is missing or does not hold their chunks, in order."""
+        conn = self._connection()
+        by_document: dict[str, list[str]] = {}
+        for chunk_id, document_id in conn.execute("SELECT chunk_id, document_id FROM chunks ORDER BY document_id, ordinal"):
+            by_document.setdefault(document_id, []).append(chunk_id)
+        row_bytes = (int(self.meta().get("dimension", "0")) or 1) * 2
+        stale = [document_id for document_id, ids, size in conn.execute(
+                     "SELECT document_id, chunk_ids, length(vectors) FROM document_vectors")
+                 if ids.split("\n") != by_document.get(document_id) or size != len(ids.split("\n")) * row_bytes]
+        missing = [r[0] for r in conn.execute(
+            "SELECT d.document_id FROM documents d LEFT JOIN document_vectors v ON v.document_id = d.document_id "
+            "WHERE v.document_id IS NULL")]
+        return sorted(stale + missing)
+
     def check(self, *, repair: bool = True) -> CheckReport:
         repaired = self.recover() if repair else []
         conn = self._connection()
@@ -1080,19 +1095,16 @@ class Store:
         ).fetchall()
         if bad_counts:
             problems.append(f"{len(bad_counts)} documents have a wrong chunk count (e.g. {bad_counts[0][0]})")
-        by_document: dict[str, list[str]] = {}
-        for chunk_id, document_id in conn.execute("SELECT chunk_id, document_id FROM chunks ORDER BY document_id, ordinal"):
-            by_document.setdefault(document_id, []).append(chunk_id)
-        dimension = int(self.meta().get("dimension", "0")) or 1
-        stale = [document_id for document_id, ids, size in conn.execute(
-                     "SELECT document_id, chunk_ids, length(vectors) FROM document_vectors")
-                 if ids.split("\n") != by_document.get(document_id) or size != len(ids.split("\n")) * dimension * 2]
-        unvectored = [r[0] for r in conn.execute(
-            "SELECT d.document_id FROM documents d LEFT JOIN document_vectors v ON v.document_id = d.document_id "
-            "WHERE v.document_id IS NULL")]
-        if stale or unvectored:
-            problems.append(f"{len(stale) + len(unvectored)} documents' vectors for filtered search do not match their "
-                            f"chunks (e.g. {(stale + unvectored)[0]}): run `precedent reindex`")
+        unmatched = self._unmatched_document_vectors()
+        if unmatched and repair:
+            with self._transaction() as tx:
+                tx.executemany("DELETE FROM document_vectors WHERE document_id = ?", [(d,) for d in unmatched])
+            self._fill_document_vectors()  # again from the chunks' own vectors
+            repaired += [f"rebuilt the filtered-search vectors of {d}" for d in unmatched]
+            unmatched = self._unmatched_document_vectors()
+        if unmatched:
+            problems.append(f"{len(unmatched)} documents' vectors for filtered search do not match their chunks "
+                            f"(e.g. {unmatched[0]}): ingest them again")
         pending = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
         if pending:
             problems.append(f"{pending} interrupted writes not yet recovered")

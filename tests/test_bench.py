@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from precedent.eval.bench.load import new_papers, parse_clients
 from precedent.eval.bench.query import BLOCK, ComposedVectors, build_synthetic_index, synthetic_block
 from precedent.eval.bench.scale import parse_sizes, vectors_for
 from precedent.eval.bench.synthetic import SentencePool, seed_sentences
@@ -92,3 +93,16 @@ def test_a_zipf_pool_draws_its_rth_sentence_about_one_rth_as_often_as_its_first(
     assert counts[0] > counts[1] > counts[9] > counts[99] > 0
     assert 8 <= counts[0] / counts[9] <= 12.5 and 70 <= counts[0] / counts[99] <= 140
     assert pool.picks(12345) == pool.picks(12345)  # a chunk's sentences are fixed by its number
+
+
+def test_the_load_benchmark_uploads_new_papers_and_checks_its_client_counts(seeds_dir: Path) -> None:
+    corpora = [seeds_dir]
+    papers = new_papers(corpora, 7, seed=1)
+    originals = {p.read_bytes() for p in seeds_dir.glob("*.txt")}
+    assert len(papers) == len({name for name, _ in papers}) == len({data for _, data in papers}) == 7
+    assert not originals & {data for _, data in papers}  # each a new document, not an unchanged one
+    assert new_papers(corpora, 7, seed=1) == papers and new_papers(corpora, 7, seed=2) != papers
+    assert parse_clients("8,32") == [8, 32]
+    for bad in ("eight", "0", "8,-1"):
+        with pytest.raises(PrecedentError):
+            parse_clients(bad)

@@ -119,3 +119,23 @@ def test_a_store_from_before_document_vectors_and_facets_gains_them_when_opened(
     assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
     assert (store.dense_query(vector, 10, filters), store.lexical_query('"precept"', 10, filters)) == before
     assert store.check(repair=False).ok
+
+
+def test_check_rebuilds_a_documents_filtered_search_vectors_that_do_not_match_its_chunks(
+        tmp_path: Path, seeds_dir: Path) -> None:
+    embedder = FakeEmbedder()
+    settings = Settings(data_dir=tmp_path / "data", model=embedder.name)
+    files, _ = find_files([seeds_dir])
+    assert ingest_items(file_items(files), settings, embedder=embedder).added == 5
+    store = Store.open(settings)
+    first, second = [d.document_id for d in store.list_documents()[:2]]
+    vector = embedder.encode_query("precept increase")
+    before = store.dense_query(vector, 10, Filters(document_id=(first, second)))
+    with store._transaction() as tx:
+        tx.execute("DELETE FROM document_vectors WHERE document_id = ?", (first,))
+        tx.execute("UPDATE document_vectors SET chunk_ids = 'x' WHERE document_id = ?", (second,))
+    report = store.check(repair=False)
+    assert not report.ok and "2 documents' vectors for filtered search" in report.problems[0]
+    repaired = store.check()
+    assert repaired.ok and len(repaired.repaired) == 2
+    assert store.dense_query(vector, 10, Filters(document_id=(first, second))) == before
