@@ -190,6 +190,8 @@ def run_load_bench(clients: list[int], *, requests: int = 320, uploads: int = 12
         with Server(data_dir, env=env) as server:
             first = first_ask(server)
             before = _documents(server)
+            say(f"  warming up: the {requests} requests once, untimed, so every phase finds the same warm caches")
+            run_clients(server, Phase("warm-up", clients[0]), work)
             for n, count in enumerate(clients):
                 say(f"  {count} clients, {requests} requests, idle")
                 phases.append(run_clients(server, Phase(f"idle-{count}", count), work))
