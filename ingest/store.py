@@ -136,9 +136,9 @@ _MIGRATIONS: dict[int, list[Migration]] = {
         ("chunks", "facets", "TEXT NOT NULL DEFAULT ''"), lambda store: store._index_facets()],
 }
 # Vectors per Chroma write. Embedded Chroma's add, update and delete hold Python's GIL for the whole call
-# (its bindings release it only to read), so every search thread of the process waits for it: at 100k
-# chunks, 2,000 vectors held it 0.8 s, 256 for 0.2 s, 128 for about 0.13 s; smaller batches cost more
-# calls (2,000 vectors: 0.8 s in one call, 1.4 s in 128s).
+# (its bindings release it only to read), so every search thread of the process waits for it. At 100k
+# chunks one write of 2,000 vectors held it 0.7-0.9 s; in batches of 256, 0.2 s; of 128, 0.12 s at most,
+# for 1.6x the total time (more calls).
 CHROMA_WRITE_BATCH = 128
 # Dense search inside a filter (Store.dense_query): exact over the filter's document vectors up to this
 # many chunks; above it, an HNSW search over-fetching this many times the share the filter leaves out,
