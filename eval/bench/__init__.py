@@ -1,4 +1,5 @@
-"""Benchmarks: ingest throughput, query latency against a running server, and the scale curve.
+"""Benchmarks: ingest throughput, encoders, start-up, query latency against a running server, the scale curve,
+and readers under load while the server takes uploads.
 
 Each prints a table; none asserts times (benchmarks are not tests).
 """
