@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 SEEDS ?= ../shared/corpus/seeds
+PANELS ?= ../shared/corpus/panels
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export DO_NOT_TRACK := 1
@@ -37,6 +38,7 @@ test: install
 
 eval: install
 	$(VENV)/bin/precedent eval $(SEEDS)/questions.jsonl --check-floors eval/floors.json
+	$(VENV)/bin/precedent eval $(PANELS)/facts.jsonl --facts --check-floors eval/floors_facts.json
 
 bench: install
 	$(PY) -m precedent.eval.bench.ingest

@@ -29,8 +29,17 @@ def eval_command(
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index the corpus here (default: a cached temp dir per corpus)")] = None,
     check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a metric falls below the floors in this JSON file (eval/floors.json)")] = None,
     answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score answers (needs the answers module)")] = True,
+    facts: Annotated[bool, typer.Option("--facts", help="The file is ground-truth precept and hearing facts (facts.jsonl): score the facts read at ingest")] = False,
 ) -> None:
     """Measure retrieval (and answer) quality on a question set, beside naive baselines."""
+    if facts:
+        from precedent.eval.facts import facts_command, format_facts
+
+        outcome = facts_command(questions, corpus, data_dir, json_out, check_floors)
+        typer.echo(json.dumps(outcome.to_dict(), indent=2) if json_out else format_facts(outcome))
+        if outcome.floors is not None and not outcome.floors["ok"]:
+            raise typer.Exit(1)
+        return
     from precedent.eval.questions import load_questions
     from precedent.eval.run import build_index, format_result, parse_systems, run_eval
     from precedent.eval.run import check_floors as floors_check

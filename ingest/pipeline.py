@@ -24,6 +24,7 @@ from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Embedder, get_embedder
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
+from precedent.ingest.facts import FACTS_VERSION, extract_facts
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
 from precedent.ingest.records import Document, ParsedDocument, SourceItem
@@ -111,7 +112,7 @@ def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings)
     if not chunks:
         raise UnreadableFile("no chunks: the document has no paragraphs of text")
     doc.chunk_count = len(chunks)
-    return ParsedDocument(doc, text, chunks)
+    return ParsedDocument(doc, text, chunks, extract_facts(doc, chunks))
 
 
 def ingest_items(
@@ -135,6 +136,7 @@ def ingest_items(
     embedder = embedder or get_embedder(settings.model, settings.embed_batch_size)
     store.ensure_model(settings.model, embedder.dimension)
     store.recover()
+    refresh_facts(store)
 
     batch: list[tuple[ParsedDocument, bool]] = []
     batch_chunks = 0
@@ -158,7 +160,7 @@ def ingest_items(
             n = len(parsed.chunks)
             writes.append((parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n]))
             offset += n
-        store.write_documents(writes)
+        store.write_documents(writes, facts={parsed.document.document_id: parsed.facts for parsed, _ in batch})
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
                              "updated" if existed else "added"))
@@ -191,6 +193,25 @@ def ingest_items(
     if own_store:
         store.close()
     return report
+
+
+def refresh_facts(store: Any, *, force: bool = False) -> int:
+    """Read the facts of every stored document again when the rules have changed since they were read.
+
+    Facts come from the stored chunks alone, so this needs neither the files nor the model. Returns the
+    number of documents read again (0 when the stored facts are current). ``force`` reads them again
+    regardless (the facts eval does, so it always measures the rules as they are).
+    """
+    if not force and store.meta().get("facts_version") == FACTS_VERSION:
+        return 0
+    found: dict[str, list[Any]] = {}
+    for listed in store.list_documents():
+        stored = store.get_document(listed.document_id)
+        if stored is not None:
+            doc, _, chunks = stored
+            found[doc.document_id] = extract_facts(doc, chunks)
+    store.replace_facts(found, version=FACTS_VERSION)
+    return len(found)
 
 
 def _prepare_all(
@@ -280,4 +301,4 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "ingest_items", "ingest_paths", "prepare"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "ingest_items", "ingest_paths", "prepare", "refresh_facts"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from precedent.ingest.facts.records import HearingFact, PreceptFact
 
 DocType = Literal["minutes", "report", "other"]
 DOC_TYPES: tuple[str, ...] = ("minutes", "report", "other")
@@ -102,3 +105,4 @@ class ParsedDocument:
     document: Document
     text: str  # cleaned full text
     chunks: list[Chunk]
+    facts: list[PreceptFact | HearingFact] = field(default_factory=list)

@@ -10,6 +10,10 @@ interrupted write is rolled forward or back on the next open, and readers never 
 3. delete the old vectors from Chroma, then the journal row.
 
 Dense hits whose id has no SQLite row (a write in flight, or left by a crash) are ignored.
+
+A document's facts (precept decisions, confirmation hearings) and its fresh chunks (those whose
+text the document did not hold before, queued for the saved searches to check) are written in the
+step 2 transaction, so they appear, change and go with the document's rows.
 """
 
 from __future__ import annotations
@@ -19,18 +23,22 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from precedent.ingest.errors import StoreMismatch, StoreMissing, StoreUnavailable
+from precedent.ingest.facts import Fact, HearingFact, PreceptFact
 from precedent.ingest.records import AgendaItem, Chunk, Document
 from precedent.ingest.settings import Settings, quiet_and_offline
 
 log = logging.getLogger(__name__)
+
+_FACT = TypeAdapter(Fact)
 
 SCHEMA_VERSION = 1
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
@@ -78,6 +86,18 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text, header) VALUES ('delete', old.rowid, old.text, old.header);
 END;
+CREATE TABLE IF NOT EXISTS facts (
+    rowid INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facts_document ON facts(document_id);
+CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind);
+CREATE TABLE IF NOT EXISTS fresh_chunks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS journal (
     document_id TEXT PRIMARY KEY,
     stage TEXT NOT NULL,
@@ -316,16 +336,19 @@ class Store:
         ).fetchone()
         return row["content_hash"] if row else None
 
-    def write_document(self, doc: Document, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def write_document(self, doc: Document, text: str, chunks: list[Chunk], vectors: np.ndarray,
+                       facts: Sequence[PreceptFact | HearingFact] = ()) -> None:
         """Add or replace one document everywhere, atomically as readers see it."""
-        self.write_documents([(doc, text, chunks, vectors)])
+        self.write_documents([(doc, text, chunks, vectors)], facts={doc.document_id: facts})
 
-    def write_documents(self, batch: Sequence[tuple[Document, str, list[Chunk], np.ndarray]]) -> None:
-        """Add or replace several documents, each atomic as readers see it.
+    def write_documents(self, batch: Sequence[tuple[Document, str, list[Chunk], np.ndarray]],
+                        facts: Mapping[str, Sequence[PreceptFact | HearingFact]] | None = None) -> None:
+        """Add or replace several documents, each atomic as readers see it, with their facts (by document id).
 
         One Chroma call and one SQLite transaction per step for the whole batch: per-document round
         trips cost more than parsing when thousands of documents are ingested.
         """
+        facts = facts or {}
         if not batch:
             return
         for doc, _, chunks, vectors in batch:
@@ -348,7 +371,7 @@ class Store:
             stale: list[str] = []
             with self._transaction() as conn:
                 for doc, text, chunks, _ in batch:
-                    stale_doc = self._swap_rows(conn, doc, text, chunks)
+                    stale_doc = self._swap_rows(conn, doc, text, chunks, facts.get(doc.document_id, ()))
                     conn.execute("UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
                                  (json.dumps(stale_doc), doc.document_id))
                     stale.extend(stale_doc)
@@ -357,9 +380,16 @@ class Store:
                 conn.executemany("DELETE FROM journal WHERE document_id = ?", [(d.document_id,) for d, *_ in batch])
 
     @staticmethod
-    def _swap_rows(conn: sqlite3.Connection, doc: Document, text: str, chunks: list[Chunk]) -> list[str]:
-        """Replace a document's registry row, chunks and FTS entries; return the chunk ids it no longer has."""
-        old_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
+    def _swap_rows(conn: sqlite3.Connection, doc: Document, text: str, chunks: list[Chunk],
+                   facts: Sequence[PreceptFact | HearingFact] = ()) -> list[str]:
+        """Replace a document's registry row, chunks, FTS entries and facts; queue its fresh chunks;
+        return the chunk ids it no longer has."""
+        old = conn.execute("SELECT chunk_id, text FROM chunks WHERE document_id = ?", (doc.document_id,)).fetchall()
+        old_ids = [r[0] for r in old]
+        old_texts = {" ".join(r[1].split()) for r in old}
+        conn.execute("DELETE FROM fresh_chunks WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE document_id = ?)",
+                     (doc.document_id,))
+        conn.execute("DELETE FROM facts WHERE document_id = ?", (doc.document_id,))
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
         conn.execute(
             """INSERT OR REPLACE INTO documents(document_id, title, force, panel, meeting_date, doc_type,
@@ -376,6 +406,11 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
         )
+        # Unchanged wording is not news: only text the document did not hold before is queued.
+        conn.executemany("INSERT OR IGNORE INTO fresh_chunks(chunk_id) VALUES (?)",
+                         [(c.chunk_id,) for c in chunks if " ".join(c.text.split()) not in old_texts])
+        conn.executemany("INSERT INTO facts(document_id, kind, data) VALUES (?, ?, ?)",
+                         [(doc.document_id, f.kind, f.model_dump_json()) for f in facts])
         new = {c.chunk_id for c in chunks}
         return [i for i in old_ids if i not in new]
 
@@ -384,6 +419,9 @@ class Store:
             with self._transaction() as conn:
                 ids = [r[0] for r in conn.execute(
                     "SELECT chunk_id FROM chunks WHERE document_id = ?", (document_id,))]
+                conn.execute("DELETE FROM fresh_chunks WHERE chunk_id IN "
+                             "(SELECT chunk_id FROM chunks WHERE document_id = ?)", (document_id,))
+                conn.execute("DELETE FROM facts WHERE document_id = ?", (document_id,))
                 conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
                 found = conn.execute("DELETE FROM documents WHERE document_id = ?", (document_id,)).rowcount > 0
                 if found:
@@ -508,6 +546,57 @@ class Store:
     def known_forces(self) -> list[str]:
         return [r[0] for r in self._connection().execute(
             "SELECT DISTINCT force FROM documents WHERE force IS NOT NULL ORDER BY force")]
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def facts(self, kind: str | None = None, forces: Sequence[str] = (),
+              document_id: str | None = None) -> list[tuple[PreceptFact | HearingFact, Document]]:
+        """Stored facts with their documents, by force, meeting date and document."""
+        where, params = ["1 = 1"], []
+        if kind:
+            where.append("f.kind = ?")
+            params.append(kind)
+        if forces:
+            where.append(f"d.force IN ({','.join('?' * len(forces))})")
+            params.extend(forces)
+        if document_id:
+            where.append("f.document_id = ?")
+            params.append(document_id)
+        rows = self._connection().execute(
+            f"SELECT f.data, {', '.join('d.' + c.strip() for c in self._DOC_COLUMNS.split(','))} "
+            f"FROM facts f JOIN documents d ON d.document_id = f.document_id WHERE {' AND '.join(where)} "
+            "ORDER BY d.force, d.meeting_date, d.title, f.rowid", params,
+        ).fetchall()
+        return [(_FACT.validate_json(r["data"]), self._document(r)) for r in rows]
+
+    def replace_facts(self, facts: Mapping[str, Sequence[PreceptFact | HearingFact]], version: str | None = None) -> None:
+        """Swap the facts of the given documents in one transaction (and record the rules' version)."""
+        with self._write_lock, self._transaction() as conn:
+            for document_id, items in facts.items():
+                conn.execute("DELETE FROM facts WHERE document_id = ?", (document_id,))
+                conn.executemany("INSERT INTO facts(document_id, kind, data) VALUES (?, ?, ?)",
+                                 [(document_id, f.kind, f.model_dump_json()) for f in items])
+            if version is not None:
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('facts_version', ?)", (version,))
+
+    # -- fresh chunks, for saved searches -------------------------------------------------------
+
+    def fresh_chunks(self, limit: int = 5000) -> list[tuple[int, str, str]]:
+        """The oldest queued fresh chunks: (sequence number, chunk id, document id)."""
+        rows = self._connection().execute(
+            "SELECT q.seq, q.chunk_id, c.document_id FROM fresh_chunks q JOIN chunks c ON c.chunk_id = q.chunk_id "
+            "ORDER BY q.seq LIMIT ?", (limit,)).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def fresh_watermark(self) -> int:
+        """The sequence number of the newest chunk queued so far (0 when none ever was)."""
+        row = self._connection().execute("SELECT seq FROM sqlite_sequence WHERE name = 'fresh_chunks'").fetchone()
+        return int(row[0]) if row else 0
+
+    def consume_fresh(self, through: int) -> None:
+        """Drop the queued fresh chunks up to and including sequence number ``through``."""
+        with self._write_lock, self._transaction() as conn:
+            conn.execute("DELETE FROM fresh_chunks WHERE seq <= ?", (through,))
 
     # -- retrieval primitives ---------------------------------------------------------------
 

@@ -22,10 +22,9 @@ from precedent.ingest.facts.records import Cited, FactSource, HearingFact
 from precedent.ingest.facts.sentences import Sentence
 from precedent.ingest.records import Document
 
-ROLE = re.compile(
-    r"\b(Chief Constable|Chief Fire Officer|Chief Executive(?: Officer)?|Chief Financ(?:e|ial) Officer|"
-    r"Deputy (?:Police(?:, Fire)? and Crime Commissioner|PCC|Commissioner|Mayor for Policing and Crime))\b"
-)
+_ROLES = (r"Chief Constable|Chief Fire Officer|Chief Executive(?: Officer)?|Chief Financ(?:e|ial) Officer|"
+          r"Deputy (?:Police(?:, Fire)? and Crime Commissioner|PCC|Commissioner|Mayor for Policing and Crime)")
+ROLE = re.compile(rf"\b({_ROLES})\b")
 _NOT_THE_POST = re.compile(r"\b(?:Deputy|Assistant|Temporary|Acting|former|retired)\s+$", re.IGNORECASE)
 _TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Professor)\.?\s+)"
 _NAME = r"([A-Z][a-z'’\-]+(?:\s+[A-Z][a-z'’\-]+){1,3})"
@@ -34,6 +33,7 @@ _CANDIDATE = [
     re.compile(rf"\bthat\s+{_TITLE}?{_NAME}\s+(?:be|is|should be)\s+(?:appointed|confirmed)\b"),
     re.compile(rf"\bpreferred candidate,?\s+(?:was\s+)?{_TITLE}?{_NAME}\b"),
     re.compile(rf"\b{_TITLE}?{_NAME},?\s+(?:[^.;]{{0,80}},\s+)?as\s+(?:his|her|their)\s+preferred candidate\b"),
+    re.compile(rf"\b(?:{_ROLES}),\s+{_TITLE}{_NAME}\b"),  # "the Deputy Commissioner, Mr Paul Bone,"
 ]
 _UNNAMED = re.compile(r"\b(?:his|her|their|the) preferred candidate\b(?!,?\s+(?:was\s+)?(?:Mr|Mrs|Ms|Dr|[A-Z][a-z]+\s+[A-Z]))")
 _ENDORSE = re.compile(

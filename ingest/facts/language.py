@@ -29,16 +29,19 @@ _HYPOTHETICAL = re.compile(
 # Who a verb belongs to: the nearest of these before it.
 _AGENT = re.compile(
     r"\b(?:(?P<panel>(?:the\s+)?(?:panel|committee)|members|it)|"
-    r"(?P<other>commissioner|pcc|chief constable|government|treasurer|officer|minister|force|public|"
+    r"(?P<other>(?:deputy\s+)?(?:police(?:,\s+fire(?:\s+and\s+rescue)?)?\s+and\s+crime\s+)?commissioner|pcc|chief constable|government|treasurer|officer|minister|force|public|"
     r"respondents|residents|secretary|chair(?:man)?|he|she|they))\b",
     re.IGNORECASE,
 )
+_OBJECT_BEFORE = re.compile(r"\b(?:of|to|with|from|by|for|on|at|about|into|as|and)\s+(?:the\s+|its\s+|their\s+|his\s+|her\s+)?$",
+                            re.IGNORECASE)
 _LABEL = r"(?:[•·▪\-–]\s*)?(?:\(?[\w.]{1,6}\)|\d{1,3}(?:\.\d{1,3})*\.?)?\s*"
 # A resolution's opening, after which a bare verb is the Panel's: "RESOLVED - That the Panel:", "(a) That",
 # "Resolved: To recommend", "2. supports".
 _RESOLUTION_LEAD = re.compile(
     rf"^{_LABEL}(?:(?:resolved|agreed|decision)\b[\s:–-]*)?(?:that\s+)?(?:to\s+)?$", re.IGNORECASE
 )
+_RESOLVED = re.compile(r"\b(?:resolved|agreed)\s+(?:that|to)\b", re.IGNORECASE)
 _RESOLUTION_START = re.compile(rf"^{_LABEL}(?:resolved|that\b|to\s+(?:support|recommend|endorse|approve|veto|note))",
                                re.IGNORECASE)
 
@@ -69,8 +72,14 @@ def is_hypothetical(text: str) -> bool:
 
 
 def is_resolution(sentence: Sentence) -> bool:
-    """A sentence of a resolution: "RESOLVED that ...", "(a) That ...", "To support ...", or in a resolution block."""
+    """A sentence of a formal resolution: "RESOLVED that ...", "(a) That ...", "To support ...", or one in a
+    block the chunker labelled a resolution."""
     return bool(_RESOLUTION_START.match(sentence.text)) or "resolution" in sentence.chunk.locator
+
+
+def records_resolution(sentence: Sentence) -> bool:
+    """A formal resolution, or a sentence reporting one ("Members resolved to ...", "It was agreed that ...")."""
+    return is_resolution(sentence) or bool(_RESOLVED.search(sentence.text))
 
 
 def panel_acts(text: str, verb_start: int) -> bool:
@@ -84,6 +93,9 @@ def panel_acts(text: str, verb_start: int) -> bool:
         return True
     last = None
     for m in _AGENT.finditer(before):
+        # Objects are not actors: "appointment of the Deputy Commissioner", "to the PCC", "the Commissioner's proposal".
+        if _OBJECT_BEFORE.search(before[max(0, m.start() - 16): m.start()]) or re.match(r"['’]s\b", before[m.end():]):
+            continue
         last = m
     return last is not None and last.group("panel") is not None
 

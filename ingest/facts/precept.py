@@ -37,6 +37,7 @@ from precedent.ingest.facts.language import (
     is_resolution,
     negated,
     panel_acts,
+    records_resolution,
 )
 from precedent.ingest.facts.records import Cited, FactSource, PreceptFact
 from precedent.ingest.facts.sentences import Sentence
@@ -50,8 +51,16 @@ _NOT_A_PROPOSAL = re.compile(
     r"maximum|permitted|allowing|allowed)\b",
     re.IGNORECASE,
 )
-_FIRE = re.compile(r"\bfire\b", re.IGNORECASE)
-_POLICE = re.compile(r"\bpolic(?:e|ing)\b", re.IGNORECASE)
+# Which precept a figure is about, where a commissioner sets two (police and fire): the nearest of these
+# words, once the names of offices ("Police, Fire and Crime Commissioner") are set aside.
+_OFFICE = re.compile(r"\bpolice(?:,?\s+fire(?:\s+and\s+rescue)?)?\s+and\s+crime\s+(?:commissioner|panel|plan)\w*|"
+                     r"\bP(?:F)?CC\b", re.IGNORECASE)
+_TOPIC = re.compile(r"\b(?:(?P<fire>fire)|(?P<police>polic(?:e|ing)))\b", re.IGNORECASE)
+# A figure compared with an earlier year ("£70.83 a year more than in 2017"), and every figure after such
+# a comparison in its sentence ("..., an increase of 34%"), is a cumulative change, not this year's proposal.
+_COMPARED_AFTER = re.compile(r"^\s*(?:a year\s+)?(?:more|less|higher|lower)\b[^.;]{0,60}?\bthan\b", re.IGNORECASE)
+_COMPARISON = re.compile(r"\b(?:more|less|higher|lower)\b[^.;]{0,60}?\bthan\s+(?:in\s+)?(?:19|20)\d\d|"
+                         r"\bsince\s+(?:19|20)\d\d|\bcompared\s+(?:with|to)\s+(?:19|20)\d\d", re.IGNORECASE)
 _APPOINT = re.compile(r"\bappoint", re.IGNORECASE)
 
 _MONEY = re.compile(r"£\s?(\d{1,3}(?:\.\d{1,4})?)(?!\d|,\d{3}|\.\d|\s?(?:m\b|million|bn\b|billion|k\b))")
@@ -71,9 +80,10 @@ _RISE_BEFORE = [
                re.IGNORECASE),
     re.compile(r"\b(?:add|adds|adding)\s+$", re.IGNORECASE),
     re.compile(r"\d\s?%\s*\(\s*$"),
+    re.compile(r"\+\s*$"),
 ]
 _LEVEL_BEFORE = [
-    re.compile(r"\bfrom\s+£\s?[\d.]+\s+to\s+$", re.IGNORECASE),
+    re.compile(r"\b(?:from|by)\s+£\s?[\d.]+\s+(?:a year\s+)?to\s+$", re.IGNORECASE),
     re.compile(r"\b(?:taking|takes|take|bringing|brings|bring)\b[^£%;]{0,70}\bto\s+$", re.IGNORECASE),
     re.compile(r"\bpay(?:s|ing)?\s+(?:an?\s+)?(?:annual\s+|total\s+of\s+)?$", re.IGNORECASE),
     re.compile(r"\bprecept\s+(?:for\s+\S+\s+)?(?:of|at|is|was|will be|would be|be|to be|set at)\s+$", re.IGNORECASE),
@@ -87,6 +97,7 @@ _RISE_AFTER = re.compile(rf"^\s*(?:\([^()]*\)\s*)?(?:a year\s+)?(?:{_RISE}|more)
 
 _PERCENT_BEFORE = [
     re.compile(rf"\b{_RISE}\s+(?:of|by)\s+{_QUALIFIER}$", re.IGNORECASE),
+    re.compile(r"\bprecept\s+(?:\w+\s+){0,2}?of\s+$", re.IGNORECASE),  # a precept "of 4.9%" can only be a rise
     re.compile(rf"\b(?:{_RISE}|lift|put up)\b[^£%;]*\b{_PRECEPT_OBJECT}\b[^£%;]{{0,40}}\bby\s+{_QUALIFIER}$",
                re.IGNORECASE),
     re.compile(r"£\s?[\d.]+\s*(?:a year\s*)?(?:for\s+(?:an?\s+)?band\s+d[^()%£]*)?\(\s*$", re.IGNORECASE),
@@ -97,6 +108,8 @@ _PERCENT_AFTER = re.compile(rf"^\s*(?:{_RISE})\b", re.IGNORECASE)
 _SUPPORT = re.compile(
     r"\b(?:support(?:s|ed)?|endors(?:e|es|ed)|approv(?:e|es|ed)|accept(?:s|ed)?|"
     r"agree(?:s|d)?\s+to\s+(?:support|endorse|approve|accept)|"
+    r"agree(?:s|d)?\s+(?:the|this)\s+(?:[\w’']+\s+){0,3}?(?:precept|proposal|increase)|"
+    r"resolved\s+to\s+(?:support|endorse|approve|accept)|"
     r"g(?:ave|ive|ives)\s+(?:its\s+)?(?:\w+\s+)?support|voted\s+(?:unanimously\s+)?to\s+(?:support|approve|endorse))\b",
     re.IGNORECASE,
 )
@@ -163,20 +176,38 @@ def is_about_precept(sentence: Sentence, previous: Sentence | None) -> bool:
                 and _PRECEPT_WORDS.search(previous.text))
 
 
-def _fire_only(text: str, at: int) -> bool:
-    """The amount at ``at`` is about a fire precept (Essex sets both): "fire" near it, "police" not."""
-    window = text[max(0, at - 80): at + 40]
-    return bool(_FIRE.search(window)) and not _POLICE.search(window)
+def topic(text: str, at: int | None = None) -> str | None:
+    """"fire" or "police": the precept the text (or the figure at ``at``) is about, by the nearest word naming one."""
+    plain = _OFFICE.sub(lambda m: " " * len(m.group(0)), text)
+    mentions = [(m.start(), "fire" if m.group("fire") else "police") for m in _TOPIC.finditer(plain)]
+    if not mentions:
+        return None
+    if at is None:
+        kinds = {k for _, k in mentions}
+        return "police" if "police" in kinds else "fire"
+    before = [(at - pos, kind) for pos, kind in mentions if pos < at]
+    if before:
+        return min(before)[1]
+    return min((pos - at, kind) for pos, kind in mentions)[1]
 
 
-def amounts(text: str) -> list[tuple[str, float]]:
-    """The precept figures a piece of text states: ("band_d" | "increase_pounds" | "increase_percent", value)."""
+def amounts(text: str, inherited: str | None = None) -> list[tuple[str, float]]:
+    """The police precept figures a piece of text states: ("band_d" | "increase_pounds" | "increase_percent", value).
+
+    ``inherited`` is the precept the previous sentence was about, for one that names none itself.
+    """
     found: list[tuple[str, float]] = []
+    compared = _COMPARISON.search(text)
+    cutoff = compared.start() if compared else len(text)
+
+    def skip(at: int, after: str) -> bool:
+        return at >= cutoff or (topic(text, at) or inherited) == "fire" or bool(_COMPARED_AFTER.match(after))
+
     for m in _MONEY.finditer(text):
-        before, after = text[max(0, m.start() - 100): m.start()], text[m.end(): m.end() + 40]
+        before, after = text[max(0, m.start() - 100): m.start()], text[m.end(): m.end() + 80]
         if _PERIOD_AFTER.match(after) or re.match(r"^\s*p\b", after) or _CAP_BEFORE.search(before):
             continue
-        if _fire_only(text, m.start()):
+        if skip(m.start(), after):
             continue
         kind = None
         if any(p.search(before) for p in _RISE_BEFORE):
@@ -188,8 +219,8 @@ def amounts(text: str) -> list[tuple[str, float]]:
         if kind:
             found.append((kind, float(m.group(1))))
     for m in _PERCENT.finditer(text):
-        before, after = text[max(0, m.start() - 120): m.start()], text[m.end(): m.end() + 30]
-        if _CAP_BEFORE.search(before) or _fire_only(text, m.start()):
+        before, after = text[max(0, m.start() - 120): m.start()], text[m.end(): m.end() + 80]
+        if _CAP_BEFORE.search(before) or skip(m.start(), after):
             continue
         if any(p.search(before) for p in _PERCENT_BEFORE) or _PERCENT_AFTER.match(after):
             found.append(("increase_percent", float(m.group(1))))
@@ -226,7 +257,7 @@ def verdicts(text: str) -> list[str]:
 def _rows(text: str) -> list[tuple[int, int, str]]:
     """Records of a flattened table, each led by a financial year: (start, end, year)."""
     starts = [(s, fy) for fy, s, e in financial_years(text)
-              if re.match(r"^\s*(?:\(|:|-)?\s*(?:\w+\s+){0,2}?(?:increase|rise|precept|freeze|decrease)\b", text[e:], re.I)
+              if re.match(r"^\s*(?:\(|:|-)?\s*(?:(?:\w+\s+){0,2}?(?:increase|rise|precept|freeze|decrease)\b|\+\s?£)", text[e:], re.I)
               and (s == 0 or re.search(r"(?:^|[\s.;:)])$", text[:s]) and not re.search(
                   r"\b(?:for|in|of|to|the|and|since|from)\s+$", text[max(0, s - 8): s], re.I))]
     if not starts or (len(starts) == 1 and starts[0][0] > 3):
@@ -255,12 +286,16 @@ def extract_precepts(doc: Document, sentences: Sequence[Sentence]) -> list[Prece
     recommendations: list[Sentence] = []
 
     previous: Sentence | None = None
+    previous_topic: str | None = None
     for sentence in sentences:
         text = sentence.text
         about = is_about_precept(sentence, previous)
-        previous = sentence
+        # A sentence naming neither precept continues the one before it in its paragraph.
+        inherited = previous_topic if previous is not None and previous.chunk is sentence.chunk else None
+        current = topic(text) or inherited
+        previous, previous_topic = sentence, current
         # Not checked for modal verbs: a request's purpose clause often has one ("so that ... can be monitored").
-        if _RECOMMENDATION.search(text) and is_resolution(sentence):
+        if _RECOMMENDATION.search(text) and records_resolution(sentence):
             recommendations.append(sentence)
         if not about:
             continue
@@ -269,19 +304,19 @@ def extract_precepts(doc: Document, sentences: Sequence[Sentence]) -> list[Prece
             for start, end, fy in rows:
                 record = sentence.part(start, end)  # each record cites itself, not the whole table
                 slot = years.setdefault(fy, _Year(from_row=True))
-                slot.year_sources.append((record, True))
                 verdict = _row_verdict(record.text)
                 decided = verdict is not None
+                slot.year_sources.append((record, decided))
                 if verdict:
                     slot.claims.append(_Claim("verdict", verdict, record, True))
-                for name, value in amounts(record.text):
+                for name, value in amounts(record.text, inherited):
                     slot.claims.append(_Claim(name, value, record, decided))
             continue
-        found = verdicts(text)
+        found = verdicts(text) if current != "fire" else []
         decision = bool(found)
         claims = [_Claim("verdict", v, sentence, True) for v in found]
         if not _NOT_A_PROPOSAL.search(text) or decision:
-            claims += [_Claim(name, value, sentence, decision) for name, value in amounts(text)]
+            claims += [_Claim(name, value, sentence, decision) for name, value in amounts(text, inherited)]
         named = list(dict.fromkeys(fy for fy, _, _ in claim_years(text)))
         for fy in named:
             year_counts[fy] += 1
@@ -337,11 +372,14 @@ def _fact(doc: Document, fy: str, slot: _Year, recommendations: Sequence[Sentenc
     value = str(verdict.value)
     # A recommendation belongs to this decision when it sits in the same resolution (this chunk or the next).
     if value == "supported" and not slot.from_row and any(
-        abs(r.chunk.ordinal - verdict.sentence.chunk.ordinal) <= 1 and r is not verdict.sentence
+        abs(r.chunk.ordinal - verdict.sentence.chunk.ordinal) <= 1
         for r in recommendations
     ):
         value = "supported_with_recommendations"
-    year_sentence = next((s for s, decided in slot.year_sources if decided and fy in s.text), None) or next(
+    # The year is cited from the verdict's own sentence when it names it, else from another decision, else
+    # from the first sentence that does.
+    year_sentence = verdict.sentence if fy in verdict.sentence.text else next(
+        (s for s, decided in slot.year_sources if decided and fy in s.text), None) or next(
         (s for s, _ in slot.year_sources if fy in s.text), None)
     if year_sentence is None:
         return None
