@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from precedent.api import admin_routes, answers_routes
+from precedent.api import admin_routes, answers_routes, facts_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
 from precedent.api.security import install_security
 from precedent.ingest.errors import (
@@ -163,5 +163,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(answers_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(facts_routes.router)
     return app
 

@@ -212,10 +212,11 @@ def _register_feature_commands() -> None:
     """Commands that live beside their feature (answers, crawl, eval)."""
     from precedent.api.cli_answers import ask_command, compare_command
     from precedent.api.cli_crawl import crawl_command
+    from precedent.api.cli_facts import facts_command
     from precedent.eval.cli import bench_command, eval_command
 
     for name, command in (("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
-                          ("eval", eval_command), ("bench", bench_command)):
+                          ("eval", eval_command), ("bench", bench_command), ("facts", facts_command)):
         app.command(name)(friendly(command))
 
 

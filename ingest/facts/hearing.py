@@ -32,7 +32,7 @@ _CANDIDATE = [
     re.compile(rf"\bappoint(?:ment)?\s+(?:of\s+)?{_TITLE}?{_NAME}\s*,?\s+(?:as|to)\b"),
     re.compile(rf"\bthat\s+{_TITLE}?{_NAME}\s+(?:be|is|should be)\s+(?:appointed|confirmed)\b"),
     re.compile(rf"\bpreferred candidate,?\s+(?:was\s+)?{_TITLE}?{_NAME}\b"),
-    re.compile(rf"\b{_TITLE}?{_NAME},?\s+(?:[^.;]{{0,80}},\s+)?as\s+(?:his|her|their)\s+preferred candidate\b"),
+    re.compile(rf"\b{_TITLE}?{_NAME}(?:,\s+[^.;,]{{1,80}},)?\s+as\s+(?:his|her|their)\s+preferred candidate\b"),
     re.compile(rf"\b(?:{_ROLES}),\s+{_TITLE}{_NAME}\b"),  # "the Deputy Commissioner, Mr Paul Bone,"
 ]
 _UNNAMED = re.compile(r"\b(?:his|her|their|the) preferred candidate\b(?!,?\s+(?:was\s+)?(?:Mr|Mrs|Ms|Dr|[A-Z][a-z]+\s+[A-Z]))")
@@ -81,10 +81,11 @@ def roles_in(text: str) -> list[str]:
 
 
 def candidate_in(text: str) -> str | None:
+    """The person a sentence names for a post (without title), or None."""
     for pattern in _CANDIDATE:
-        m = pattern.search(text)
-        if m and not ROLE.fullmatch(m.group(1)) and not m.group(1).startswith(("The ", "His ", "Her ")):
-            return m.group(1)
+        for m in pattern.finditer(text):
+            if not ROLE.fullmatch(m.group(1)) and not m.group(1).startswith(("The ", "His ", "Her ")):
+                return m.group(1)
     return None
 
 

@@ -1,0 +1,29 @@
+"""GET /facts: precept decisions and confirmation hearings across forces, every value with its citation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from precedent.api.deps import get_searcher
+from precedent.search.facts import list_facts
+from precedent.search.retrieve import Searcher
+
+router = APIRouter(tags=["facts"])
+
+
+def base_url(request: Request) -> str:
+    """This server's address as the client sees it, for links that work outside the page."""
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/facts", summary="Precept decisions or confirmation hearings by force, each field citing its sentence")
+def facts(
+    request: Request,
+    searcher: Annotated[Searcher, Depends(get_searcher)],
+    kind: Annotated[Literal["precept", "hearing"], Query(description="precept | hearing")] = "precept",
+    force: Annotated[list[str], Query(description="Force name (repeatable)")] = [],  # noqa: B006
+) -> dict[str, object]:
+    rows = list_facts(searcher.store, kind, force, base_url(request))
+    return {"kind": kind, "count": len(rows), "facts": [r.model_dump(mode="json") for r in rows]}
