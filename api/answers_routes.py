@@ -10,14 +10,16 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from precedent.api.deps import get_searcher, get_settings
+from precedent.api.exports import OutputFormat, base_url, export_response
 from precedent.ingest.settings import Settings
 from precedent.search.answer import DEFAULT_K, Answer, ask, retrieve
 from precedent.search.compare import DEFAULT_PER_FORCE, Comparison, compare
+from precedent.search.export import answer_report, comparison_report
 from precedent.search.filters import MAX_QUERY_CHARS
 from precedent.search.followup import FilterSpec, Turn
 from precedent.search.llm import LLMClient, LLMUnavailable, llm_answer, stream_events
@@ -52,6 +54,7 @@ class AskRequest(BaseModel):
     filters: AskFilters | None = None
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
+    format: OutputFormat = Field(default="json", description="json, or an export of the answer: csv | md | docx")
 
     def turns(self) -> list[Turn]:
         return [Turn(t.question, t.filters_applied.spec() if t.filters_applied else FilterSpec())
@@ -65,6 +68,10 @@ class CompareRequest(BaseModel):
     since: DateText | None = None
     until: DateText | None = None
     doc_type: DocType | None = None
+    format: OutputFormat = Field(default="json", description="json, or an export of the comparison: csv | md | docx")
+
+    def filters(self) -> dict[str, object]:
+        return {"force": self.forces, "since": self.since, "until": self.until, "doc_type": self.doc_type}
 
 
 def _llm_off() -> JSONResponse:
@@ -72,23 +79,27 @@ def _llm_off() -> JSONResponse:
                                    "OpenAI-compatible endpoint, or use POST /ask"}, status_code=404)
 
 
-@router.post("/ask", summary="A cited answer from the archive (extractive unless mode is 'llm')",
-             response_model=Answer)
-def ask_route(body: AskRequest, searcher: Annotated[Searcher, Depends(get_searcher)],
-              settings: Annotated[Settings, Depends(get_settings)]) -> Answer | JSONResponse:
+@router.post("/ask", summary="A cited answer from the archive (extractive unless mode is 'llm'); "
+                          "\"format\" exports it as CSV, Markdown or DOCX", response_model=Answer)
+def ask_route(body: AskRequest, request: Request, searcher: Annotated[Searcher, Depends(get_searcher)],
+              settings: Annotated[Settings, Depends(get_settings)]) -> Answer | Response:
     filters = body.filters.spec() if body.filters else None
     if body.mode == "extractive":
-        return ask(searcher, body.question, k=body.k, filters=filters, history=body.turns())
-    if not settings.llm_url:
+        answer = ask(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    elif not settings.llm_url:
         return _llm_off()
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
-    client = LLMClient(settings)
-    try:
-        return llm_answer(client, retrieved)
-    except LLMUnavailable as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=502)
-    finally:
-        client.close()
+    else:
+        retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+        client = LLMClient(settings)
+        try:
+            answer = llm_answer(client, retrieved)
+        except LLMUnavailable as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=502)
+        finally:
+            client.close()
+    if body.format != "json":
+        return export_response(answer_report(answer, base_url(request)), body.format)
+    return answer
 
 
 @router.post("/ask/stream", summary="The LLM answer as server-sent events: tokens, then the verified answer",
@@ -116,7 +127,12 @@ def ask_stream_route(
 
 
 @router.post("/compare", response_model=Comparison,
-             summary="One question across forces: best passages per force and a per-year timeline")
-def compare_route(body: CompareRequest, searcher: Annotated[Searcher, Depends(get_searcher)]) -> Comparison:
-    return compare(searcher, body.question, forces=body.forces, k=body.k, since=body.since, until=body.until,
-                   doc_type=body.doc_type)
+             summary="One question across forces: best passages per force and a per-year timeline; "
+                     "\"format\" exports it as CSV, Markdown or DOCX")
+def compare_route(body: CompareRequest, request: Request,
+                  searcher: Annotated[Searcher, Depends(get_searcher)]) -> Comparison | Response:
+    result = compare(searcher, body.question, forces=body.forces, k=body.k, since=body.since, until=body.until,
+                     doc_type=body.doc_type)
+    if body.format != "json":
+        return export_response(comparison_report(result, body.filters(), base_url(request)), body.format)
+    return result

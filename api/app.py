@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,6 +22,7 @@ from fastapi_offline import FastAPIOffline
 
 from precedent.api import admin_routes, answers_routes, facts_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
+from precedent.api.exports import OutputFormat, base_url, export_response
 from precedent.api.security import install_security
 from precedent.ingest.errors import (
     BadQuery,
@@ -32,6 +33,7 @@ from precedent.ingest.errors import (
     StoreUnavailable,
 )
 from precedent.ingest.settings import Settings, quiet_and_offline
+from precedent.search.export import search_report
 from precedent.search.filters import build_filters
 from precedent.search.retrieve import Searcher
 
@@ -102,8 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(problems)[:2000]}, status_code=422)
 
-    @app.get("/search", summary="Hybrid search with filters; every result carries its citation")
+    @app.get("/search", summary="Hybrid search with filters; every result carries its citation", response_model=None)
     def search(
+        request: Request,
         q: Annotated[str, Query(description="What to search for", max_length=2000)],
         searcher: Annotated[Searcher, Depends(get_searcher)],
         k: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -113,8 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         type: Annotated[Literal["minutes", "report", "other"] | None, Query()] = None,  # noqa: A002
         mode: Annotated[Literal["dense", "lexical", "hybrid"], Query()] = "hybrid",
         document_id: Annotated[list[str], Query()] = [],  # noqa: B006
-    ) -> dict[str, object]:
-        return search_payload(searcher, q, k, force, since, until, type, mode, document_id)
+        format: Annotated[OutputFormat, Query(description="json, or an export: csv | md | docx")] = "json",  # noqa: A002
+    ) -> dict[str, object] | Response:
+        payload = search_payload(searcher, q, k, force, since, until, type, mode, document_id)
+        if format != "json":
+            return export_response(search_report(payload, base_url(request)), format)
+        return payload
 
     @app.get("/documents", summary="Every document with its metadata and chunk count")
     def documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from precedent.api.cli_export import Format, Output, check_format, write_export
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.settings import Settings, quiet_and_offline
 
@@ -169,14 +170,22 @@ def search(
     mode: Annotated[str, typer.Option(help="dense | lexical | hybrid")] = "hybrid",
     data_dir: DataDir = None,
     json_out: JsonOut = False,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Search the archive: ranked passages, each with its citation."""
     from precedent.api.app import search_payload
+    from precedent.search.export import search_report
     from precedent.search.retrieve import Searcher
     from precedent.search.snippet import MARK_CLOSE, MARK_OPEN
 
-    searcher = Searcher(settings_for(data_dir))
+    check_format(fmt, output)
+    settings = settings_for(data_dir)
+    searcher = Searcher(settings)
     payload = search_payload(searcher, query, k, force or [], since, until, doc_type, mode)
+    if fmt:
+        write_export(search_report(payload, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(payload)
         return

@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from precedent.api.cli_export import Format, Output, check_format, write_export
+
 Force = Annotated[Optional[list[str]], typer.Option("--force", help="Only this force (repeatable)")]
 Since = Annotated[Optional[str], typer.Option(help="Meetings on or after YYYY-MM-DD")]
 Until = Annotated[Optional[str], typer.Option(help="Meetings on or before YYYY-MM-DD")]
@@ -30,13 +32,17 @@ def ask_command(
     llm: Annotated[bool, typer.Option("--llm", help="Have the LLM at PRECEDENT_LLM_URL write it")] = False,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Answer a question from the archive, every sentence citing its passage."""
     from precedent.api.cli import emit, settings_for
     from precedent.search.answer import ask, retrieve
+    from precedent.search.export import answer_report
     from precedent.search.followup import FilterSpec
     from precedent.search.retrieve import Searcher
 
+    check_format(fmt, output)
     settings = settings_for(data_dir)
     searcher = Searcher(settings)
     filters = FilterSpec(force=tuple(force or ()), since=since, until=until, doc_type=doc_type)
@@ -50,6 +56,9 @@ def ask_command(
             client.close()
     else:
         answer = ask(searcher, question, k=k, filters=filters)
+    if fmt:
+        write_export(answer_report(answer, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(answer.model_dump(mode="json"))
         return
@@ -72,15 +81,24 @@ def compare_command(
     doc_type: DocType = None,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Compare forces on one question: best passages per force and a per-year timeline."""
     from precedent.api.cli import emit, settings_for
     from precedent.search.compare import compare, timeline_table
+    from precedent.search.export import comparison_report
     from precedent.search.retrieve import Searcher
     from precedent.search.snippet import plain
 
-    searcher = Searcher(settings_for(data_dir))
+    check_format(fmt, output)
+    settings = settings_for(data_dir)
+    searcher = Searcher(settings)
     result = compare(searcher, question, forces=force or [], k=k, since=since, until=until, doc_type=doc_type)
+    if fmt:
+        filters = {"force": force or [], "since": since, "until": until, "doc_type": doc_type}
+        write_export(comparison_report(result, filters, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(result.model_dump(mode="json"))
         return

@@ -7,15 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from precedent.api.deps import get_searcher
+from precedent.api.exports import base_url
 from precedent.search.facts import list_facts
 from precedent.search.retrieve import Searcher
 
 router = APIRouter(tags=["facts"])
-
-
-def base_url(request: Request) -> str:
-    """This server's address as the client sees it, for links that work outside the page."""
-    return str(request.base_url).rstrip("/")
 
 
 @router.get("/facts", summary="Precept decisions or confirmation hearings by force, each field citing its sentence")
