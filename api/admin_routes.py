@@ -31,6 +31,7 @@ from precedent.ingest.parse import SUPPORTED, sniff_kind
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.search.retrieve import Searcher
+from precedent.search.watches import check_after_ingest
 
 router = APIRouter(tags=["admin"])
 
@@ -170,6 +171,7 @@ def _ingest_upload(searcher: Searcher, settings: Settings, item: SourceItem, kin
     from precedent.ingest.pipeline import ingest_items
 
     report = ingest_items([item], settings, store=searcher.store, embedder=searcher.embedder)
+    check_after_ingest(searcher)
     outcome = report.outcomes[0]
     if outcome.status == "failed":
         return JSONResponse({"detail": f"could not ingest the {kind} file: {outcome.error}",
@@ -254,6 +256,8 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
         try:
             summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
                             ingest=None if body.dry_run else ingest)
+            if searcher is not None:
+                check_after_ingest(searcher)
             job.summary, job.status = summary.to_dict(), "done"
         except Exception as exc:  # the job records why it stopped; the server keeps running
             job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from precedent.api import admin_routes, answers_routes, facts_routes
+from precedent.api import admin_routes, answers_routes, facts_routes, watch_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
 from precedent.api.exports import OutputFormat, base_url, export_response
 from precedent.api.security import install_security
@@ -36,11 +36,13 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 from precedent.search.export import search_report
 from precedent.search.filters import build_filters
 from precedent.search.retrieve import Searcher
+from precedent.search.watches import UnknownWatch
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-_STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503}
+_STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503,
+           UnknownWatch: 404}
 
 
 def status_for(exc: PrecedentError) -> int:
@@ -171,5 +173,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(answers_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(facts_routes.router)
+    app.include_router(watch_routes.router)
     return app
 

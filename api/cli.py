@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from precedent.api.cli_export import Format, Output, check_format, write_export
+from precedent.api.cli_watch import check_after_ingest_cli, watch_app
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.settings import Settings, quiet_and_offline
 
@@ -71,9 +72,11 @@ def ingest(
 
     if manifest is not None and not manifest.is_file():
         raise PrecedentError(f"{manifest}: manifest not found; give the path of a CSV file")
-    report = ingest_paths(paths, settings_for(data_dir), manifest=manifest, progress=not json_out)
+    settings = settings_for(data_dir)
+    report = ingest_paths(paths, settings, manifest=manifest, progress=not json_out)
+    watched = check_after_ingest_cli(settings)
     if json_out:
-        emit(report.to_dict())
+        emit({**report.to_dict(), "watches": watched})
     else:
         typer.echo(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
@@ -84,6 +87,8 @@ def ingest(
             typer.secho(f"  failed  {failure.path}: {failure.error}", err=True, fg=typer.colors.YELLOW)
         for skip in report.skipped:
             typer.echo(f"  skipped {skip.path}: {skip.error}", err=True)
+        for watch_id, added in (watched or {}).get("new_entries", {}).items():
+            typer.echo(f"  watch {watch_id}: {added} new match{'es' if added != 1 else ''}")
     if report.succeeded == 0 and report.failed:
         raise typer.Exit(1)
 
@@ -230,6 +235,9 @@ def _register_feature_commands() -> None:
 
 
 _register_feature_commands()
+app.add_typer(watch_app, name="watch")
+for _command in watch_app.registered_commands:
+    _command.callback = friendly(_command.callback)  # type: ignore[arg-type]
 
 
 def main() -> None:

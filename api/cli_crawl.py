@@ -36,6 +36,10 @@ def crawl_command(
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),
                            dry_run=dry_run, progress=not json_out)
+    if not dry_run:
+        from precedent.api.cli_watch import check_after_ingest_cli
+
+        check_after_ingest_cli(settings)
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
