@@ -357,6 +357,12 @@
     return msg;
   }
 
+  // Page extensions (scrutiny.js: export buttons, watches) hear of each new message: what was sent, what came back.
+  function announce(node, kind, request, data) {
+    node.dispatchEvent(new CustomEvent("precedent:message", { bubbles: true, detail: { kind, request, data } }));
+    return node;
+  }
+
   function rememberTurn(question, filtersApplied) {
     state.turns.push({ question, filters_applied: filtersApplied || {} });
     if (state.turns.length > HISTORY_TURNS) state.turns.splice(0, state.turns.length - HISTORY_TURNS);
@@ -394,7 +400,7 @@
     } finally {
       pending.remove();
     }
-    addMessage(answerMessage(data));
+    announce(addMessage(answerMessage(data)), "answer", state.streaming ? { ...body, mode: "llm" } : body, data);
     rememberTurn(data.rewritten_question || question, data.filters_applied);
   }
 
@@ -565,7 +571,7 @@
     } finally {
       pending.remove();
     }
-    addMessage(compareMessage(data));
+    announce(addMessage(compareMessage(data)), "compare", body, data);
     rememberTurn(question, {
       force: filters.force || [], since: filters.since || null, until: filters.until || null, doc_type: filters.doc_type || null,
     });
@@ -736,6 +742,8 @@
     loadFacets();
     detectStreaming();
   }
+
+  window.Precedent = Object.freeze({ openPassage, currentFilters, el, svg, formatDate, safeUrl });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
