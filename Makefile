@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install dev demo serve test eval bench clean
+.PHONY: install dev demo serve test test-fast eval bench clean
 
 # A real (non-editable) install: the tests then prove `pip install .` gives a working package.
 install: $(VENV)/.installed
@@ -35,6 +35,10 @@ demo: install
 
 test: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The fast tier: pure logic on the real store and pipeline with a fake model, in seconds.
+test-fast: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit
 
 eval: install
 	$(VENV)/bin/precedent eval $(SEEDS)/questions.jsonl --check-floors eval/floors.json

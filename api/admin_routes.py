@@ -14,7 +14,6 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -26,10 +25,14 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from precedent.api import deps
 from precedent.api.security import bearer_token, key_matches
-from precedent.ingest.errors import PrecedentError
-from precedent.ingest.parse import SUPPORTED, sniff_kind
+from precedent.ingest.errors import EmptyFile, PrecedentError, UnsupportedType
+from precedent.ingest.moderngov.crawl import crawl
+from precedent.ingest.moderngov.registry import load_registry, select_panels
+from precedent.ingest.parse import check_type
+from precedent.ingest.pipeline import IngestReport, ingest_items
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
 from precedent.search.watches import check_after_ingest
 
@@ -55,9 +58,21 @@ def require_admin(request: Request) -> None:
 Admin = Annotated[None, Depends(require_admin)]
 
 
-def writer(request: Request) -> Searcher:
-    """The app's Searcher, created (with its store) if this is the first document."""
-    return deps.app_searcher(request.app.state, create=True)
+def writer(request: Request) -> Writer:
+    """The app's own store and model, the store created if this is the first document: the API
+    process stays the only writer to its vector store."""
+    state = request.app.state
+    searcher = deps.app_searcher(state, create=True)
+    return Writer(deps.app_store(state), searcher)
+
+
+@dataclass(frozen=True)
+class Writer:
+    store: Store
+    searcher: Searcher
+
+    def ingest(self, items: Iterable[SourceItem], settings: Settings) -> IngestReport:
+        return ingest_items(items, settings, store=self.store, embedder=self.searcher.embedder)
 
 
 def safe_filename(name: str | None) -> str:
@@ -139,24 +154,17 @@ async def upload_document(request: Request, _: Admin) -> JSONResponse:
     meta = _meta(fields)
     digest = hashlib.sha256(data).hexdigest()
     item = SourceItem(source=f"upload:{digest}", filename=name, data=data, meta=meta)
-    searcher = writer(request)
-    return await run_in_threadpool(_ingest_upload, searcher, settings, item, kind)
+    return await run_in_threadpool(_ingest_upload, writer(request), settings, item, kind)
 
 
 def _check_type(name: str, data: bytes) -> str:
-    ext = PurePath(name).suffix.lower()
-    kind = SUPPORTED.get(ext)
-    if kind is None:
-        known = ", ".join(sorted(SUPPORTED))
-        raise HTTPException(415, f"unsupported file type '{ext or '(none)'}': upload one of {known}")
-    if not data.strip():
-        raise HTTPException(422, "the file is empty")
-    sniffed = sniff_kind(data)
-    if kind in ("pdf", "docx") and sniffed != kind:
-        raise HTTPException(415, f"the file is named {ext} but its content is not a {kind.upper()} file")
-    if kind in ("text", "html") and (sniffed in ("pdf", "docx", "ole") or b"\x00" in data[:8192]):
-        raise HTTPException(415, f"the file is named {ext} but its content is binary, not text")
-    return kind
+    """parse.check_type's verdict as HTTP: a wrong type is 415, an empty file 422."""
+    try:
+        return check_type(name, data)
+    except UnsupportedType as exc:
+        raise HTTPException(415, f"{name}: {exc}") from None
+    except EmptyFile:
+        raise HTTPException(422, "the file is empty") from None
 
 
 def _meta(fields: dict[str, str]) -> DocumentMeta:
@@ -167,27 +175,24 @@ def _meta(fields: dict[str, str]) -> DocumentMeta:
         raise HTTPException(422, problems[:500]) from None
 
 
-def _ingest_upload(searcher: Searcher, settings: Settings, item: SourceItem, kind: str) -> JSONResponse:
-    from precedent.ingest.pipeline import ingest_items
-
-    report = ingest_items([item], settings, store=searcher.store, embedder=searcher.embedder)
-    check_after_ingest(searcher)
+def _ingest_upload(write: Writer, settings: Settings, item: SourceItem, kind: str) -> JSONResponse:
+    report = write.ingest([item], settings)
+    check_after_ingest(write.searcher, write.store)
     outcome = report.outcomes[0]
     if outcome.status == "failed":
         return JSONResponse({"detail": f"could not ingest the {kind} file: {outcome.error}",
                              "status": "failed"}, status_code=422)
-    found = searcher.store.get_document(outcome.document_id or "")
+    found = write.store.get_document(outcome.document_id or "")
     if found is None:  # removed by a concurrent DELETE between the write and this read
         raise HTTPException(409, "the document was deleted while it was being uploaded")
-    doc, _, chunks = found
-    return JSONResponse({"status": outcome.status, "document": doc.model_dump(mode="json"), "chunks": len(chunks)},
+    return JSONResponse({"status": outcome.status, "document": found.document.model_dump(mode="json"),
+                         "chunks": len(found.chunks)},
                         status_code=201 if outcome.status == "added" else 200)
 
 
 @router.delete("/documents/{document_id}", summary="Delete one document everywhere (admin key)")
 def delete_document(document_id: str, request: Request, _: Admin) -> dict[str, object]:
-    searcher = writer(request)
-    if not searcher.store.remove_document(document_id):
+    if not writer(request).store.remove_document(document_id):
         raise HTTPException(404, f"no document '{document_id[:120]}': list them at GET /documents")
     return {"deleted": document_id}
 
@@ -219,6 +224,11 @@ class Job:
                 "summary": self.summary, "error": self.error}
 
 
+# Finished jobs are kept for their summaries, but not forever: a server crawling nightly for a year
+# would otherwise hold every summary it ever made.
+MAX_FINISHED_JOBS = 50
+
+
 def _jobs(request: Request) -> dict[str, Job]:
     state = request.app.state
     if not hasattr(state, "jobs"):
@@ -226,11 +236,17 @@ def _jobs(request: Request) -> dict[str, Job]:
     return state.jobs
 
 
+def _remember(request: Request, job: Job) -> None:
+    """Register ``job``, forgetting the oldest finished jobs beyond ``MAX_FINISHED_JOBS``."""
+    jobs = _jobs(request)
+    finished = [j for j in jobs.values() if j.status != "running"]
+    for old in sorted(finished, key=lambda j: j.finished or "")[: max(0, len(finished) - MAX_FINISHED_JOBS + 1)]:
+        jobs.pop(old.job_id, None)
+    jobs[job.job_id] = job
+
+
 @router.post("/crawl", summary="Start a ModernGov crawl in the background (admin key)", status_code=202)
 def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, object]:
-    from precedent.ingest.moderngov.crawl import crawl
-    from precedent.ingest.moderngov.registry import load_registry, select_panels
-
     if body.since and body.until and body.since > body.until:
         raise HTTPException(422, f"since {body.since} is after until {body.until}: swap them")
     try:
@@ -238,15 +254,14 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
     except PrecedentError as exc:
         raise HTTPException(422, str(exc)) from None
     settings: Settings = request.app.state.settings
-    searcher = None if body.dry_run else writer(request)
+    write = None if body.dry_run else writer(request)
     job = Job(uuid.uuid4().hex, "crawl", body.model_dump(mode="json"))
-    _jobs(request)[job.job_id] = job
+    _remember(request, job)
 
-    def ingest(items: Iterable[SourceItem], settings: Settings, progress: bool = False, **_: Any) -> Any:
-        from precedent.ingest.pipeline import ingest_items
-
-        assert searcher is not None
-        report = ingest_items(items, settings, store=searcher.store, embedder=searcher.embedder)
+    def ingest(items: Iterable[SourceItem], settings: Settings, progress: bool = False, **_: Any) -> IngestReport:
+        if write is None:
+            raise RuntimeError("a dry run never ingests")
+        report = write.ingest(items, settings)
         job.progress["batches"] += 1
         job.progress["documents"] += report.added + report.updated + report.unchanged
         job.progress["failed"] += len(report.failed)
@@ -256,8 +271,8 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
         try:
             summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
                             ingest=None if body.dry_run else ingest)
-            if searcher is not None:
-                check_after_ingest(searcher)
+            if write is not None:
+                check_after_ingest(write.searcher, write.store)
             job.summary, job.status = summary.to_dict(), "done"
         except Exception as exc:  # the job records why it stopped; the server keeps running
             job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"

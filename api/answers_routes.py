@@ -20,45 +20,33 @@ from precedent.ingest.settings import Settings
 from precedent.search.answer import DEFAULT_K, Answer, ask, retrieve
 from precedent.search.compare import DEFAULT_PER_FORCE, Comparison, compare
 from precedent.search.export import answer_report, comparison_report
-from precedent.search.filters import MAX_QUERY_CHARS
-from precedent.search.followup import FilterSpec, Turn
+from precedent.search.filters import MAX_QUERY_CHARS, FilterSpec
+from precedent.search.followup import Turn
 from precedent.search.llm import LLMClient, LLMUnavailable, llm_answer, stream_events
 from precedent.search.retrieve import Searcher
 
 router = APIRouter()
 
-Name = Annotated[str, Field(max_length=100)]
+Name = Annotated[str, Field(max_length=200)]
 DateText = Annotated[str, Field(max_length=40)]
 DocType = Literal["minutes", "report", "other"]
 
 
-class AskFilters(BaseModel):
-    force: list[Name] = Field(default_factory=list, max_length=50)
-    since: DateText | None = None
-    until: DateText | None = None
-    doc_type: DocType | None = None
-
-    def spec(self) -> FilterSpec:
-        return FilterSpec(force=tuple(self.force), since=self.since or None, until=self.until or None,
-                          doc_type=self.doc_type)
-
-
 class HistoryTurn(BaseModel):
     question: str = Field(max_length=MAX_QUERY_CHARS)
-    filters_applied: AskFilters | None = None
+    filters_applied: FilterSpec | None = None
 
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=DEFAULT_K, ge=1, le=50)
-    filters: AskFilters | None = None
+    filters: FilterSpec | None = None
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
     format: OutputFormat = Field(default="json", description="json, or an export of the answer: csv | md | docx")
 
     def turns(self) -> list[Turn]:
-        return [Turn(t.question, t.filters_applied.spec() if t.filters_applied else FilterSpec())
-                for t in self.history if t.question.strip()]
+        return [Turn(t.question, t.filters_applied or FilterSpec()) for t in self.history if t.question.strip()]
 
 
 class CompareRequest(BaseModel):
@@ -70,8 +58,8 @@ class CompareRequest(BaseModel):
     doc_type: DocType | None = None
     format: OutputFormat = Field(default="json", description="json, or an export of the comparison: csv | md | docx")
 
-    def filters(self) -> dict[str, object]:
-        return {"force": self.forces, "since": self.since, "until": self.until, "doc_type": self.doc_type}
+    def spec(self) -> FilterSpec:
+        return FilterSpec(force=tuple(self.forces), since=self.since, until=self.until, doc_type=self.doc_type)
 
 
 def _llm_off() -> JSONResponse:
@@ -83,13 +71,12 @@ def _llm_off() -> JSONResponse:
                           "\"format\" exports it as CSV, Markdown or DOCX", response_model=Answer)
 def ask_route(body: AskRequest, request: Request, searcher: Annotated[Searcher, Depends(get_searcher)],
               settings: Annotated[Settings, Depends(get_settings)]) -> Answer | Response:
-    filters = body.filters.spec() if body.filters else None
     if body.mode == "extractive":
-        answer = ask(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+        answer = ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
     elif not settings.llm_url:
         return _llm_off()
     else:
-        retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+        retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
         client = LLMClient(settings)
         try:
             answer = llm_answer(client, retrieved)
@@ -110,9 +97,8 @@ def ask_stream_route(
 ) -> StreamingResponse | JSONResponse:
     if not settings.llm_url:
         return _llm_off()
-    filters = body.filters.spec() if body.filters else None
     # Retrieval errors (a bad filter) are raised here, before the stream starts, so they stay a 422.
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
     client = LLMClient(settings)
 
     def events() -> Iterator[str]:
@@ -131,8 +117,7 @@ def ask_stream_route(
                      "\"format\" exports it as CSV, Markdown or DOCX")
 def compare_route(body: CompareRequest, request: Request,
                   searcher: Annotated[Searcher, Depends(get_searcher)]) -> Comparison | Response:
-    result = compare(searcher, body.question, forces=body.forces, k=body.k, since=body.since, until=body.until,
-                     doc_type=body.doc_type)
+    result = compare(searcher, body.question, filters=body.spec(), k=body.k)
     if body.format != "json":
-        return export_response(comparison_report(result, body.filters(), base_url(request)), body.format)
+        return export_response(comparison_report(result, body.spec(), base_url(request)), body.format)
     return result

@@ -7,7 +7,6 @@ have their own settings.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,11 +33,9 @@ from precedent.ingest.errors import (
 )
 from precedent.ingest.settings import Settings, quiet_and_offline
 from precedent.search.export import search_report
-from precedent.search.filters import build_filters
-from precedent.search.retrieve import Searcher
+from precedent.search.filters import FilterSpec
+from precedent.search.retrieve import Searcher, SearchResponse, search_response
 from precedent.search.watches import UnknownWatch
-
-log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 _STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503,
@@ -50,20 +47,6 @@ def status_for(exc: PrecedentError) -> int:
         if isinstance(exc, cls):
             return code
     return 400
-
-
-def search_payload(searcher: Searcher, q: str, k: int, force: list[str], since: str | None, until: str | None,
-                   doc_type: str | None, mode: str, document_id: list[str] | None = None) -> dict[str, object]:
-    """The JSON the CLI's --json and GET /search share."""
-    filters = build_filters(searcher.store.known_forces(), force, since, until, doc_type, document_id or [])
-    hits = searcher.search(q, k=k, filters=filters, mode=mode)
-    return {
-        "query": q,
-        "filters": {"force": list(filters.forces), "since": filters.since and filters.since.isoformat(),
-                    "until": filters.until and filters.until.isoformat(), "doc_type": filters.doc_type,
-                    "document_id": list(filters.document_ids), "mode": mode},
-        "results": [h.to_dict() for h in hits],
-    }
 
 
 @asynccontextmanager
@@ -93,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     app.state.settings = settings
     app.state.searcher = None
+    app.state.store = None
 
     @app.exception_handler(PrecedentError)
     async def _precedent_error(request: Request, exc: PrecedentError) -> JSONResponse:
@@ -106,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(problems)[:2000]}, status_code=422)
 
-    @app.get("/search", summary="Hybrid search with filters; every result carries its citation", response_model=None)
+    @app.get("/search", summary="Hybrid search with filters; every result carries its citation; format= exports "
+                               "them (csv | md | docx)", response_model=SearchResponse)
     def search(
         request: Request,
         q: Annotated[str, Query(description="What to search for", max_length=2000)],
@@ -119,11 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mode: Annotated[Literal["dense", "lexical", "hybrid"], Query()] = "hybrid",
         document_id: Annotated[list[str], Query()] = [],  # noqa: B006
         format: Annotated[OutputFormat, Query(description="json, or an export: csv | md | docx")] = "json",  # noqa: A002
-    ) -> dict[str, object] | Response:
-        payload = search_payload(searcher, q, k, force, since, until, type, mode, document_id)
+    ) -> SearchResponse | Response:
+        spec = FilterSpec.parse(force=force, since=since, until=until, doc_type=type, document_id=document_id)
+        response = search_response(searcher, q, spec, k=k, mode=mode)
         if format != "json":
-            return export_response(search_report(payload, base_url(request)), format)
-        return payload
+            return export_response(search_report(response, base_url(request)), format)
+        return response
 
     @app.get("/documents", summary="Every document with its metadata and chunk count")
     def documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:
@@ -137,11 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(  # type: ignore[return-value]
                 {"detail": f"no document '{document_id[:120]}': list them at GET /documents"}, status_code=404
             )
-        doc, text, chunks = found
         return {
-            "document": doc.model_dump(mode="json"), "text": text,
+            "document": found.document.model_dump(mode="json"), "text": found.text,
             "chunks": [{"chunk_id": c.chunk_id, "ordinal": c.ordinal, "locator": c.locator, "start": c.start,
-                        "end": c.end, "text": c.text} for c in chunks],
+                        "end": c.end, "text": c.text} for c in found.chunks],
         }
 
     @app.get("/facets", summary="Forces, panels, document types and the date range, with counts")
@@ -157,8 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             searcher = get_searcher(request)
             searcher.store.check_compatible(settings.model)  # another model's or schema's store: say so
             docs, chunks = searcher.store.counts()
-            body.update(documents=docs, chunks=chunks, vectors=searcher.store.collection.count(),
-                        model=settings.model, model_loaded=searcher._embedder is not None)
+            body.update(documents=docs, chunks=chunks, vectors=searcher.store.vector_count(),
+                        model=settings.model, model_loaded=searcher.model_loaded)
             return JSONResponse(body)
         except PrecedentError as exc:
             body.update(status="unavailable", detail=str(exc))

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from precedent.ingest.errors import PrecedentError
-from precedent.ingest.metadata import parse_date
-from precedent.ingest.settings import Settings
-
-
-def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
-    if not value:
-        return None
-    date = parse_date(value)
-    if date is None:
-        raise PrecedentError(f"--{name} '{value}' is not a date: use YYYY-MM-DD")
-    return date
+from precedent.api.cli_common import DataDir, JsonOut, emit, settings_for
+from precedent.api.cli_watch import check_after_ingest_cli
+from precedent.ingest.dates import date_arg
+from precedent.ingest.moderngov import crawl_forces
 
 
 def crawl_command(
@@ -27,21 +17,17 @@ def crawl_command(
     since: Annotated[Optional[str], typer.Option(help="Meetings on or after YYYY-MM-DD")] = None,
     until: Annotated[Optional[str], typer.Option(help="Meetings on or before YYYY-MM-DD")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be ingested; change nothing")] = False,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the JSON summary")] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Crawl ModernGov sites for new and changed minutes and reports."""
-    from precedent.ingest.moderngov import crawl_forces
-
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    summary = crawl_forces(forces or [], settings, since=_date(since, "since"), until=_date(until, "until"),
-                           dry_run=dry_run, progress=not json_out)
+    settings = settings_for(data_dir)
+    summary = crawl_forces(forces or [], settings, since=date_arg(since, "--since"),
+                           until=date_arg(until, "--until"), dry_run=dry_run, progress=not json_out)
     if not dry_run:
-        from precedent.api.cli_watch import check_after_ingest_cli
-
         check_after_ingest_cli(settings)
     if json_out:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        emit(summary.to_dict())
         return
     typer.echo(
         f"{'dry run: ' if dry_run else ''}{summary.meetings_seen} meetings; documents new {summary.documents_new}, "

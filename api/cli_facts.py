@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from precedent.ingest.settings import Settings
+from precedent.api.cli_common import DataDir, Force, JsonOut, emit, settings_for
+from precedent.ingest.store import Store
+from precedent.search.facts import list_facts
 
 PRECEPT_COLUMNS = (("year", "year"), ("band_d", "Band D"), ("increase_pounds", "rise £"),
                    ("increase_percent", "rise %"), ("verdict", "verdict"))
@@ -26,26 +26,23 @@ def _cell(value: object, name: str) -> str:
     if value is None:
         return "-"
     if name in ("band_d", "increase_pounds"):
-        return money(float(value))
+        return money(float(value))  # type: ignore[arg-type]
     if name == "increase_percent":
-        return f"{float(value):g}%"
+        return f"{float(value):g}%"  # type: ignore[arg-type]
     return str(value).replace("_", " ")
 
 
 def facts_command(
     kind: Annotated[str, typer.Argument(help="precept | hearing")],
-    force: Annotated[Optional[list[str]], typer.Option("--force", help="Only this force (repeatable)")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder")] = None,
+    force: Force = None,
+    json_out: JsonOut = False,
+    data_dir: DataDir = None,
 ) -> None:
     """Precept decisions or confirmation hearings across forces, each with the citation it was read from."""
-    from precedent.search.facts import list_facts
-    from precedent.search.store import Store
-
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = settings_for(data_dir)
     rows = list_facts(Store.open(settings), kind, force or [], settings.public_url or "")
     if json_out:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2, ensure_ascii=False))
+        emit([r.model_dump(mode="json") for r in rows])
         return
     if not rows:
         typer.echo(f"No {kind} facts in the archive{' for ' + ', '.join(force) if force else ''}.")

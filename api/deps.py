@@ -1,4 +1,4 @@
-"""What route handlers share: the settings and one Searcher per app, opened lazily."""
+"""What route handlers share: the settings, and one store and Searcher per app, opened lazily."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import Request
 
 from precedent.ingest.errors import StoreMissing
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
 
 _lock = threading.Lock()
 
@@ -20,13 +20,20 @@ def get_settings(request: Request) -> Settings:
 
 
 def app_searcher(state: Any, *, create: bool = False) -> Searcher:
-    """The one Searcher (store and model) an app keeps, opened on first use; ``create`` makes the store."""
+    """The one Searcher (over the app's store, with the model) an app keeps, opened on first use;
+    ``create`` makes the store if there is none yet."""
     if state.searcher is None:
         with _lock:
             if state.searcher is None:
-                store = Store.open(state.settings, create=True) if create else None
-                state.searcher = Searcher(state.settings, store=store)
+                state.store = Store.open(state.settings, create=create)
+                state.searcher = Searcher(state.settings, store=state.store)
     return state.searcher
+
+
+def app_store(state: Any, *, create: bool = False) -> Store:
+    """The app's store, for writes: uploads and crawls go through the one store its Searcher reads."""
+    app_searcher(state, create=create)
+    return state.store
 
 
 def get_searcher(request: Request) -> Searcher:

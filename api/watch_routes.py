@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from precedent.api.admin_routes import Admin
-from precedent.api.deps import app_searcher
+from precedent.api.deps import app_store
 from precedent.api.exports import base_url
 from precedent.ingest.errors import StoreMissing
 from precedent.ingest.settings import Settings
@@ -51,7 +51,7 @@ def list_watches(request: Request) -> dict[str, object]:
 @router.post("/watches", summary="Save a search (admin key)", status_code=201)
 def create_watch(body: WatchRequest, request: Request, _: Admin) -> dict[str, object]:
     try:
-        store = app_searcher(request.app.state).store
+        store = app_store(request.app.state)
     except StoreMissing:
         store = None
     with _watches(request) as watches:

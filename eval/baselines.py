@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from precedent.eval.matching import Passage
-from precedent.ingest.embed import Embedder
+from precedent.ingest.embed import Encoder
 
 NAIVE_CHUNK_SIZE = 1000
 NAIVE_CHUNK_OVERLAP = 200
@@ -70,7 +70,7 @@ class DenseNaive:
 
     name = "dense-naive"
 
-    def __init__(self, chunks: list[Passage], embedder: Embedder) -> None:
+    def __init__(self, chunks: list[Passage], embedder: Encoder) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
+from precedent.eval.bench.query import format_query, run_query_bench
+from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
+from precedent.eval.facts import facts_command, format_facts
+from precedent.eval.questions import load_questions
+from precedent.eval.report import write_report
+from precedent.eval.run import build_index, format_result, parse_systems, run_eval
+from precedent.eval.run import check_floors as floors_check
 from precedent.ingest.errors import PrecedentError
+from precedent.search.retrieve import Searcher
 
 
 def _emit(payload: Any) -> None:
@@ -23,28 +32,21 @@ def eval_command(
     questions: Annotated[Path, typer.Argument(help="Question set: JSONL with id, question, evidence [{file|document_id, quote}]")],
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Folder of documents to index (default: the questions file's folder)")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Results per question that count (metrics @1..@10 are always given)")] = 10,
-    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated: bm25-naive, dense-naive, dense, lexical, hybrid[, hybrid+rerank] (default: all)")] = None,
+    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated: bm25-naive, dense-naive, dense, lexical, hybrid (default: all)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report to this file")] = None,
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index the corpus here (default: a cached temp dir per corpus)")] = None,
     check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a metric falls below the floors in this JSON file (eval/floors.json)")] = None,
-    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score answers (needs the answers module)")] = True,
+    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score the extractive answers")] = True,
     facts: Annotated[bool, typer.Option("--facts", help="The file is ground-truth precept and hearing facts (facts.jsonl): score the facts read at ingest")] = False,
 ) -> None:
     """Measure retrieval (and answer) quality on a question set, beside naive baselines."""
     if facts:
-        from precedent.eval.facts import facts_command, format_facts
-
-        outcome = facts_command(questions, corpus, data_dir, json_out, check_floors)
+        outcome = facts_command(questions, corpus, data_dir, check_floors)
         typer.echo(json.dumps(outcome.to_dict(), indent=2) if json_out else format_facts(outcome))
         if outcome.floors is not None and not outcome.floors["ok"]:
             raise typer.Exit(1)
         return
-    from precedent.eval.questions import load_questions
-    from precedent.eval.run import build_index, format_result, parse_systems, run_eval
-    from precedent.eval.run import check_floors as floors_check
-    from precedent.search.retrieve import Searcher
-
     say = _progress(not json_out)
     names = parse_systems(systems)
     items = load_questions(questions)
@@ -62,7 +64,6 @@ def eval_command(
     if check_floors is not None:
         result.floors = floors_check(result, check_floors)
     if report is not None:
-        from precedent.eval.report import write_report
 
         write_report(report, result)
         say(f"report written to {report}")
@@ -88,18 +89,15 @@ def bench_command(
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
     if which == "ingest":
-        from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
 
         result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
         text = format_ingest(result)
     elif which == "query":
-        from precedent.eval.bench.query import format_query, run_query_bench
 
         result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "encoded", log=say)
         text = format_query(result)
     elif which == "scale":
-        from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "auto", log=say)
@@ -107,7 +105,6 @@ def bench_command(
     else:
         raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
     if report is not None:
-        from precedent.eval.report import write_report
 
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")

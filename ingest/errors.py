@@ -11,6 +11,14 @@ class UnreadableFile(PrecedentError):
     """A file could not be turned into text (empty, binary, corrupt, encrypted, unknown type)."""
 
 
+class UnsupportedType(UnreadableFile):
+    """The file's name or its content is not a type Precedent reads (or the two disagree)."""
+
+
+class EmptyFile(UnreadableFile):
+    """The file holds nothing (or only whitespace)."""
+
+
 class BadManifest(PrecedentError):
     """A manifest.csv row is invalid."""
 

@@ -9,42 +9,15 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from precedent.ingest.dates import DATE_RE, parse_date
 from precedent.ingest.errors import BadManifest
 from precedent.ingest.forces import alias_pattern, force_named
 from precedent.ingest.records import DOC_TYPES, AgendaItem, DocumentMeta
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
-_MONTH_RE = "|".join(MONTHS) + "|" + "|".join(m[:3] for m in MONTHS) + "|sept"
-DATE_RE = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+((?:19|20)\d\d)\b", re.IGNORECASE
-)
 _HEADER_LINES = 14
 _SMALL_WORDS = {"and", "or", "of", "the", "for", "in", "on", "to", "a", "an", "at", "by", "with", "from"}
 _ACRONYMS = {"PCC", "OPCC", "PCP", "CCTV", "HMIC", "HMICFRS", "ICT", "ASB", "VRN", "LLR", "CSP", "CSPS",
              "CSE", "MTFS", "RDOP", "IPCC", "IOPC", "NPA", "SARC", "UK", "CPS", "ESN", "HR", "ICO"}
-
-
-def parse_date(value: str) -> dt.date | None:
-    """Dates as panels write them ("7 July 2017", "5th February 2015") or ISO."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    m = DATE_RE.search(value)
-    if not m:
-        return None
-    month = MONTHS.get(m.group(2).lower()[:3] if len(m.group(2)) <= 4 else m.group(2).lower())
-    if month is None:
-        month = next(v for k, v in MONTHS.items() if k.startswith(m.group(2).lower()[:3]))
-    try:
-        return dt.date(int(m.group(3)), month, int(m.group(1)))
-    except ValueError:
-        return None
 
 
 def smart_title(line: str) -> str:

@@ -12,7 +12,7 @@ import re
 import zipfile
 from pathlib import PurePath
 
-from precedent.ingest.errors import UnreadableFile
+from precedent.ingest.errors import EmptyFile, UnreadableFile, UnsupportedType
 from precedent.ingest.nlp import use_bundled_spacy
 from precedent.ingest.settings import Settings
 
@@ -32,7 +32,7 @@ def file_kind(filename: str) -> str:
     kind = SUPPORTED.get(ext)
     if kind is None:
         known = ", ".join(sorted(SUPPORTED))
-        raise UnreadableFile(f"unsupported file type '{ext or '(none)'}' (supported: {known})")
+        raise UnsupportedType(f"unsupported file type '{ext or '(none)'}' (supported: {known})")
     return kind
 
 
@@ -50,10 +50,27 @@ def sniff_kind(data: bytes) -> str | None:
     return None
 
 
+def check_type(filename: str, data: bytes) -> str:
+    """The file's kind ("text", "html", "pdf", "docx") when its name and its bytes agree.
+
+    The one check for every way a file arrives (folders, uploads, crawls), so a renamed program or
+    image is refused the same way everywhere.
+    """
+    kind = file_kind(filename)
+    if not data or not data.strip():
+        raise EmptyFile("empty file")
+    sniffed = sniff_kind(data)
+    if kind in ("pdf", "docx") and sniffed != kind:
+        raise UnsupportedType(f"content is not a {kind.upper()} file (wrong extension or corrupt)")
+    if kind in ("text", "html") and sniffed in ("pdf", "docx", "ole"):
+        raise UnsupportedType(f"binary {sniffed} content in a {kind} file")
+    if kind in ("text", "html") and b"\x00" in data[:8192]:
+        raise UnsupportedType(f"binary content (NUL bytes) in a {kind} file")
+    return kind
+
+
 def decode_text(data: bytes) -> str:
     """Decode text leniently, but refuse bytes that are not text at all."""
-    if b"\x00" in data[:8192]:
-        raise UnreadableFile("binary content (NUL bytes) in a text file")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
@@ -73,19 +90,12 @@ def decode_text(data: bytes) -> str:
 def parse_bytes(data: bytes, filename: str, settings: Settings | None = None) -> str:
     """Return the extracted text of a document (not yet cleaned)."""
     settings = settings or Settings()
-    kind = file_kind(filename)
-    if not data or not data.strip():
-        raise UnreadableFile("empty file")
+    kind = check_type(filename, data)
     if len(data) > settings.max_file_mb * 1024 * 1024:
         raise UnreadableFile(
             f"file is {len(data) // (1024 * 1024)} MB, over the {settings.max_file_mb} MB limit "
             "(PRECEDENT_MAX_FILE_MB)"
         )
-    sniffed = sniff_kind(data)
-    if kind in ("pdf", "docx") and sniffed != kind:
-        raise UnreadableFile(f"content is not a {kind.upper()} file (wrong extension or corrupt)")
-    if kind in ("text", "html") and sniffed in ("pdf", "docx", "ole"):
-        raise UnreadableFile(f"binary {sniffed} content in a {kind} file")
     use_bundled_spacy()
     try:
         elements = _PARTITIONERS[kind](data, settings)

@@ -1,8 +1,9 @@
 """The ingest pipeline: SourceItems -> parsed, described, chunked, embedded, stored.
 
 Documents are embedded in batches across files (the model is the cost; batching keeps it busy)
-and each document is written to the store on its own, so an interruption loses at most the
-batch in flight and never leaves half a document visible.
+and each batch is written to the store in one journaled step per stage, every document atomic as
+readers see it, so an interruption loses at most the batch in flight and never leaves half a
+document visible.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from typing import Any, Literal
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
-from precedent.ingest.embed import Embedder, get_embedder
+from precedent.ingest.embed import Encoder, get_embedder
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
-from precedent.ingest.facts import FACTS_VERSION, extract_facts
+from precedent.ingest.facts import FACTS_VERSION, HearingFact, PreceptFact, extract_facts
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import parse_bytes
 from precedent.ingest.records import Document, ParsedDocument, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files, manifests_for
+from precedent.ingest.store import EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings)
     if not chunks:
         raise UnreadableFile("no chunks: the document has no paragraphs of text")
     doc.chunk_count = len(chunks)
-    return ParsedDocument(doc, text, chunks, extract_facts(doc, chunks))
+    return ParsedDocument(doc, text, chunks)
 
 
 def ingest_items(
@@ -121,18 +123,34 @@ def ingest_items(
     *,
     progress: bool = False,
     total: int | None = None,
-    embedder: Embedder | None = None,
-    store: object | None = None,
+    embedder: Encoder | None = None,
+    store: Store | None = None,
     on_outcome: Callable[[ItemOutcome], None] | None = None,
 ) -> IngestReport:
-    """Ingest items into the store in ``settings.data_dir``, creating it if needed."""
-    from precedent.search.store import Store
+    """Ingest items into ``store`` (default: the store in ``settings.data_dir``, created if needed)."""
+    if store is not None:
+        return _ingest_into(store, items, settings, progress=progress, total=total, embedder=embedder,
+                            on_outcome=on_outcome)
+    own = Store.open(settings, create=True)
+    try:
+        return _ingest_into(own, items, settings, progress=progress, total=total, embedder=embedder,
+                            on_outcome=on_outcome)
+    finally:
+        own.close()
 
+
+def _ingest_into(
+    store: Store,
+    items: Iterable[SourceItem | tuple[Path, str]],
+    settings: Settings,
+    *,
+    progress: bool,
+    total: int | None,
+    embedder: Encoder | None,
+    on_outcome: Callable[[ItemOutcome], None] | None,
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
-    own_store = store is None
-    store = store or Store.open(settings, create=True)
-    assert isinstance(store, Store)
     embedder = embedder or get_embedder(settings.model, settings.embed_batch_size)
     store.ensure_model(settings.model, embedder.dimension)
     store.recover()
@@ -158,9 +176,11 @@ def ingest_items(
         writes, offset = [], 0
         for parsed, _ in batch:
             n = len(parsed.chunks)
-            writes.append((parsed.document, parsed.text, parsed.chunks, vectors[offset: offset + n]))
+            # Facts are read here, from the chunks the store will hold, and written in the same transaction.
+            writes.append(EmbeddedDocument(parsed, vectors[offset: offset + n],
+                                           extract_facts(parsed.document, parsed.chunks)))
             offset += n
-        store.write_documents(writes, facts={parsed.document.document_id: parsed.facts for parsed, _ in batch})
+        store.write_documents(writes)
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
                              "updated" if existed else "added"))
@@ -190,12 +210,10 @@ def ingest_items(
             bar.close()
     report.documents, report.chunks = store.counts()
     report.seconds = time.perf_counter() - started
-    if own_store:
-        store.close()
     return report
 
 
-def refresh_facts(store: Any, *, force: bool = False) -> int:
+def refresh_facts(store: Store, *, force: bool = False) -> int:
     """Read the facts of every stored document again when the rules have changed since they were read.
 
     Facts come from the stored chunks alone, so this needs neither the files nor the model. Returns the
@@ -204,18 +222,17 @@ def refresh_facts(store: Any, *, force: bool = False) -> int:
     """
     if not force and store.meta().get("facts_version") == FACTS_VERSION:
         return 0
-    found: dict[str, list[Any]] = {}
+    found: dict[str, list[PreceptFact | HearingFact]] = {}
     for listed in store.list_documents():
         stored = store.get_document(listed.document_id)
         if stored is not None:
-            doc, _, chunks = stored
-            found[doc.document_id] = extract_facts(doc, chunks)
+            found[listed.document_id] = extract_facts(stored.document, stored.chunks)
     store.replace_facts(found, version=FACTS_VERSION)
     return len(found)
 
 
 def _prepare_all(
-    items: Iterable[SourceItem | tuple[Path, str]], store: Any, settings: Settings
+    items: Iterable[SourceItem | tuple[Path, str]], store: Store, settings: Settings
 ) -> Iterator[ItemOutcome | tuple[ParsedDocument, bool]]:
     """Skip what is unchanged, parse the rest: an outcome per item that ends here, else the parsed document."""
     for item in items:

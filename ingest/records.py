@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel
-
-if TYPE_CHECKING:
-    from precedent.ingest.facts.records import HearingFact, PreceptFact
+from pydantic import BaseModel, ConfigDict
 
 DocType = Literal["minutes", "report", "other"]
 DOC_TYPES: tuple[str, ...] = ("minutes", "report", "other")
+UNKNOWN_PANEL = "Unknown panel"
 
 
 class AgendaItem(BaseModel):
@@ -56,6 +54,13 @@ class Document(BaseModel):
     content_hash: str
     ingested_at: dt.datetime
     chunk_count: int = 0
+
+    @property
+    def panel_name(self) -> str:
+        """The panel as citations and answers name it: as the paper or source names it, else the force's."""
+        if self.panel:
+            return self.panel
+        return f"{self.force} Police and Crime Panel" if self.force else UNKNOWN_PANEL
 
 
 @dataclass(frozen=True)
@@ -105,4 +110,19 @@ class ParsedDocument:
     document: Document
     text: str  # cleaned full text
     chunks: list[Chunk]
-    facts: list[PreceptFact | HearingFact] = field(default_factory=list)
+
+
+class Filters(BaseModel):
+    """Filters once checked against the index (``search.filters.build_filters`` makes them from what a
+    user typed): applied inside retrieval, before the cut to k."""
+
+    model_config = ConfigDict(frozen=True)
+
+    force: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    doc_type: DocType | None = None
+    document_id: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.force or self.since or self.until or self.doc_type or self.document_id)

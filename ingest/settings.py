@@ -49,12 +49,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     collection: str = "precedent_chunks"
 
-    # Retrieval.
+    # Retrieval: candidates each side returns before fusion, and the reciprocal-rank-fusion constant.
     candidates: int = 50
     rrf_k: int = 60
-    rerank: bool = False
 
-    # Answers: relevance bar for "nothing found" (see search/relevance.py for its calibration).
+    # Optional LLM answer mode (search/llm.py): an OpenAI-compatible endpoint; extractive answers need none.
     llm_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

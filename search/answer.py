@@ -9,21 +9,21 @@ of a cited passage, apart from the lead line and the meeting headings that frame
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from precedent.search.citations import Citation, human_date
-from precedent.search.filters import build_filters
-from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, FilterSpec, Resolved, Turn, resolve
-from precedent.search.query import parse_query
-from precedent.search.relevance import RelevanceJudge, stem_sets
+from precedent.ingest.dates import human_date
+from precedent.ingest.records import UNKNOWN_PANEL, Filters
+from precedent.ingest.sentences import sentences
+from precedent.search.citations import Citation, strip_markers
+from precedent.search.filters import FilterSpec, build_filters
+from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, Resolved, Turn, resolve
+from precedent.search.query import parse_query, stem_sets
+from precedent.search.relevance import RelevanceJudge
 from precedent.search.retrieve import Searcher, SearchHit
-from precedent.search.snippet import sentences
-from precedent.search.store import Filters
 
 DEFAULT_K = 8
 MAX_SENTENCE_CHARS = 320
@@ -33,7 +33,6 @@ SENTENCES_PER_PASSAGE = 2
 NEAREST_TOPIC_FLOOR = 0.45
 
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_CITE = re.compile(r"\[(\d+)\]")
 
 
 class AnswerCitation(BaseModel):
@@ -43,28 +42,18 @@ class AnswerCitation(BaseModel):
     citation: Citation
 
 
-class FiltersApplied(BaseModel):
-    force: list[str] = Field(default_factory=list)
-    since: dt.date | None = None
-    until: dt.date | None = None
-    doc_type: str | None = None
-
-    @classmethod
-    def of(cls, filters: Filters) -> FiltersApplied:
-        return cls(force=list(filters.forces), since=filters.since, until=filters.until,
-                   doc_type=filters.doc_type)
-
-    def describe(self) -> str:
-        parts = []
-        if self.force:
-            parts.append(" or ".join(self.force))
-        if self.since:
-            parts.append(f"since {human_date(self.since)}")
-        if self.until:
-            parts.append(f"until {human_date(self.until)}")
-        if self.doc_type:
-            parts.append(f"{self.doc_type} only")
-        return ", ".join(parts)
+def describe_filters(filters: Filters) -> str:
+    """"Dorset, since 1 January 2020, minutes only": the scope a "nothing found" searched."""
+    parts = []
+    if filters.force:
+        parts.append(" or ".join(filters.force))
+    if filters.since:
+        parts.append(f"since {human_date(filters.since)}")
+    if filters.until:
+        parts.append(f"until {human_date(filters.until)}")
+    if filters.doc_type:
+        parts.append(f"{filters.doc_type} only")
+    return ", ".join(parts)
 
 
 class Answer(BaseModel):
@@ -74,7 +63,7 @@ class Answer(BaseModel):
     answer: str
     found: bool
     citations: list[AnswerCitation] = Field(default_factory=list)
-    filters_applied: FiltersApplied = Field(default_factory=FiltersApplied)
+    filters_applied: Filters = Field(default_factory=Filters)
     rewritten_question: str | None = None
     mode: str = "extractive"  # or "llm"
     dropped: list[str] = Field(default_factory=list)  # LLM sentences removed for lacking a valid citation
@@ -93,11 +82,6 @@ class Retrieved:
     covered_forces: list[str]
     judge: RelevanceJudge
 
-    @property
-    def filters_applied(self) -> FiltersApplied:
-        return FiltersApplied.of(self.filters)
-
-
 
 def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
              history: Sequence[Turn] = ()) -> Retrieved:
@@ -109,8 +93,8 @@ def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: 
     if resolved.is_followup:
         # A force named in a follow-up that the index lacks is an answer ("no papers"), not a 422.
         unknown = [f for f in spec.force if f not in known]
-    forces = [f for f in spec.force if f not in unknown]
-    built = build_filters(known, forces, spec.since, spec.until, spec.doc_type)
+    forces = tuple(f for f in spec.force if f not in unknown)
+    built = build_filters(known, spec.model_copy(update={"force": forces}))
     judge = RelevanceJudge(searcher, resolved.topic)
     if unknown:
         return Retrieved(question, resolved, built, [], [], unknown, known, judge)
@@ -152,17 +136,17 @@ def compose_answer(retrieved: Retrieved) -> Answer:
         lines.insert(1, "None of these passages records a resolution; this is what was said.")
     return Answer(
         question=retrieved.question, answer="\n".join(lines), found=True, citations=citations,
-        filters_applied=retrieved.filters_applied, rewritten_question=retrieved.resolved.rewritten_question,
+        filters_applied=retrieved.filters, rewritten_question=retrieved.resolved.rewritten_question,
     )
 
 
 def nothing_found(retrieved: Retrieved) -> Answer:
-    applied = retrieved.filters_applied
+    applied = retrieved.filters
     if retrieved.unknown_forces:
         text = (f"The archive holds no papers from {' or '.join(retrieved.unknown_forces)}. It covers "
                 f"{', '.join(retrieved.covered_forces) or 'no force yet'}.")
     else:
-        scope = f" (searching {applied.describe()})" if applied.describe() else ""
+        scope = f" (searching {describe_filters(applied)})" if describe_filters(applied) else ""
         text = f"The archive holds nothing that answers this question{scope}."
         topics = nearest_topics(retrieved.nearest)
         if topics:
@@ -203,7 +187,7 @@ def group_by_meeting(hits: Sequence[SearchHit]) -> list[list[SearchHit]]:
     for hit in hits:
         doc = hit.document
         meeting = doc.meeting_date.isoformat() if doc.meeting_date else f"undated:{doc.document_id}"
-        groups.setdefault((doc.panel or doc.force or "", meeting), []).append(hit)
+        groups.setdefault((doc.panel_name, meeting), []).append(hit)
 
     def order(item: tuple[tuple[str, str], list[SearchHit]]) -> tuple[int, str, str]:
         (panel, meeting), _ = item
@@ -215,17 +199,17 @@ def group_by_meeting(hits: Sequence[SearchHit]) -> list[list[SearchHit]]:
 
 def group_heading(group: Sequence[SearchHit]) -> str:
     doc = group[0].document
-    panel = doc.panel or (f"{doc.force} Police and Crime Panel" if doc.force else "Unknown panel")
     titles = list(dict.fromkeys(h.document.title for h in group))
-    when = human_date(doc.meeting_date) if doc.meeting_date else "undated"
-    return f"{panel}, {when} ({'; '.join(titles)})"
+    return f"{doc.panel_name}, {human_date(doc.meeting_date)} ({'; '.join(titles)})"
 
 
 def lead_line(topic: str, groups: Sequence[Sequence[SearchHit]]) -> str:
     """"Three panels discussed 101 response times:" (or a plainer line when the topic is not "about X")."""
-    panels = list(dict.fromkeys(g[0].document.panel or g[0].document.force or "an unnamed panel"
-                                for g in groups))
-    who = f"the {panels[0]}" if len(panels) == 1 else f"{_number(len(panels))} panels"
+    panels = list(dict.fromkeys(g[0].document.panel_name for g in groups))
+    if len(panels) > 1:
+        who = f"{_number(len(panels))} panels"
+    else:
+        who = "an unidentified panel" if panels[0] == UNKNOWN_PANEL else f"the {panels[0]}"
     subject = topic_phrase(topic)
     line = f"{who} discussed {subject}:" if subject else f"papers from {who} bear on this question:"
     return line[0].upper() + line[1:]
@@ -278,7 +262,7 @@ def _clean(sentence: str) -> str:
     # Paragraph labels ("(ix) Members ...", "4 This section ...") belong to the locator, not the claim.
     text = re.sub(r"^(?:\([a-zA-Z]{1,5}\)|\(?\d+(?:\.\d+)*\)?(?=\s+[A-Z]))\s+", "", text)
     text = text[:1].upper() + text[1:]
-    text = _CITE.sub("", text)  # a bracketed number in the source must not pass for a citation
+    text = strip_markers(text)  # a bracketed number in the source must not pass for a citation
     if len(text) > MAX_SENTENCE_CHARS:
         text = text[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
     return text
@@ -290,6 +274,3 @@ def cite(sentence: str, n: int) -> str:
     end = "?" if sentence.endswith("?") else "!" if sentence.endswith("!") else "."
     return f"{body} [{n}]{end}"
 
-
-def cited_numbers(answer: str) -> list[int]:
-    return [int(n) for n in _CITE.findall(answer)]

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from precedent.search.filters import build_filters
+from precedent.search.filters import FilterSpec, build_filters
 from precedent.search.relevance import RelevanceJudge
-from precedent.search.retrieve import Searcher
-from precedent.search.store import Filters
+from precedent.search.retrieve import Searcher, SearchResult
 
 DEFAULT_PER_FORCE = 3
 TIMELINE_POOL = 100  # passages per force judged for the timeline (the search's own upper bound)
@@ -28,7 +27,7 @@ class ForceColumn(BaseModel):
     force: str
     found: bool
     message: str | None = None
-    results: list[dict[str, object]] = Field(default_factory=list)  # as GET /search's results
+    results: list[SearchResult] = Field(default_factory=list)
 
 
 class Series(BaseModel):
@@ -48,26 +47,25 @@ class Comparison(BaseModel):
     timeline: Timeline
 
 
-def compare(searcher: Searcher, question: str, *, forces: Sequence[str] = (), k: int = DEFAULT_PER_FORCE,
-            since: str | None = None, until: str | None = None, doc_type: str | None = None) -> Comparison:
-    """Columns for ``forces`` (every force in the index when empty) and the per-year timeline."""
+def compare(searcher: Searcher, question: str, *, filters: FilterSpec | None = None,
+            k: int = DEFAULT_PER_FORCE) -> Comparison:
+    """Columns for the filters' forces (every force in the index when none) and the per-year timeline."""
     known = searcher.store.known_forces()
-    shared = build_filters(known, forces, since, until, doc_type)
-    chosen = list(shared.forces) or known
+    shared = build_filters(known, filters or FilterSpec())
+    chosen = list(shared.force) or known
     judge = RelevanceJudge(searcher, question)
     columns: list[ForceColumn] = []
     per_year: dict[str, Counter[int]] = {}
     undated: dict[str, int] = {}
     for force in chosen:
-        filters = Filters((force,), shared.since, shared.until, shared.doc_type)
-        hits = searcher.search(question, k=max(k, TIMELINE_POOL), filters=filters)
+        hits = searcher.search(question, k=max(k, TIMELINE_POOL), filters=shared.model_copy(update={"force": (force,)}))
         relevant = judge.relevant(hits)
         top = relevant[:k]
         for rank, hit in enumerate(top, start=1):
             hit.rank = rank
         message = None if top else (NOTHING_FOUND if hits else NO_PAPERS)
         columns.append(ForceColumn(force=force, found=bool(top), message=message,
-                                   results=[h.to_dict() for h in top]))
+                                   results=[h.result() for h in top]))
         years = Counter(h.document.meeting_date.year for h in relevant if h.document.meeting_date)
         per_year[force] = years
         undated[force] = sum(1 for h in relevant if not h.document.meeting_date)

@@ -18,9 +18,9 @@ from precedent.ingest.errors import BadQuery
 from precedent.ingest.facts import FACT_KINDS, Cited, HearingFact, PreceptFact, fact_fields
 from precedent.ingest.pipeline import refresh_facts
 from precedent.ingest.records import Document
+from precedent.ingest.store import Store
 from precedent.search.citations import Citation, passage_link
-from precedent.search.filters import build_filters
-from precedent.search.store import Store
+from precedent.search.filters import FilterSpec, build_filters
 
 
 class FactValue(BaseModel):
@@ -66,11 +66,11 @@ def list_facts(store: Store, kind: str, forces: Sequence[str] = (), base_url: st
     """The facts of one kind, by force then financial year (precepts) or meeting date (hearings)."""
     if kind not in FACT_KINDS:
         raise BadQuery(f"unknown kind of fact '{kind[:40]}': use one of {', '.join(FACT_KINDS)}")
-    filters = build_filters(store.known_forces(), forces)
+    filters = build_filters(store.known_forces(), FilterSpec.parse(force=tuple(forces)))
     # An index built before the rules changed (or before facts existed) is read again from its stored
     # chunks first: quick, and needs neither the files nor the model.
     refresh_facts(store)
-    rows = [fact_row(fact, doc, base_url) for fact, doc in store.facts(kind, filters.forces)]
+    rows = [fact_row(fact, doc, base_url) for fact, doc in store.facts(kind, filters.force)]
 
     def order(row: FactRow) -> tuple[str, str, str]:
         when = str(row.value("year") or "") if kind == "precept" else (row.meeting_date or dt.date.min).isoformat()

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from precedent.ingest.forces import alias_pattern, force_named
+from precedent.search.filters import FilterSpec
 from precedent.search.query import STOPWORDS, tokens
 
 RESOLUTIONS = "resolutions"
@@ -49,23 +50,6 @@ year years force forces area areas one ones same happened happen resolve resolve
 decide decided decision decisions agree agreed recommend recommended recommendation recommendations conclude
 concluded conclusion outcome outcomes re regarding
 """.split())
-
-
-@dataclass(frozen=True)
-class FilterSpec:
-    """Filters as the user gave them (strings), before validation against the index."""
-
-    force: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    doc_type: str | None = None
-
-    def overridden_by(self, other: FilterSpec) -> FilterSpec:
-        """This spec with every filter ``other`` sets replaced by ``other``'s value."""
-        return FilterSpec(
-            force=other.force or self.force, since=other.since or self.since,
-            until=other.until or self.until, doc_type=other.doc_type or self.doc_type,
-        )
 
 
 @dataclass(frozen=True)
@@ -163,12 +147,12 @@ def _resolve_turn(question: str, previous: Resolved | None, applied: FilterSpec)
 
 def _followup(question: str, previous: Resolved, requested: FilterSpec) -> Resolved:
     said = dates_named(question)
-    said = replace(said, force=tuple(forces_named(question)))
+    said = said.model_copy(update={"force": tuple(forces_named(question))})
     filters = previous.filters.overridden_by(requested).overridden_by(said)
     # "only since 2020" after "before 2018": the bound just said wins, the contradicting one goes.
     if said.since and not said.until and filters.until and filters.until < said.since:
-        filters = replace(filters, until=None)
+        filters = filters.model_copy(update={"until": None})
     if said.until and not said.since and filters.since and filters.since > said.until:
-        filters = replace(filters, since=None)
+        filters = filters.model_copy(update={"since": None})
     focus = RESOLUTIONS if _FOCUS.search(question) else previous.focus
     return Resolved(question=question, topic=previous.topic, filters=filters, focus=focus, is_followup=True)

@@ -13,15 +13,15 @@ extractive answer is returned instead. Questions that clear no passage never rea
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 
 import httpx
 
+from precedent.ingest.dates import human_date
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.settings import Settings
 from precedent.search.answer import Answer, AnswerCitation, Retrieved, compose_answer, group_by_meeting
-from precedent.search.citations import human_date
+from precedent.search.citations import MARKER, cited_numbers, claims
 from precedent.search.retrieve import SearchHit
 
 SYSTEM_PROMPT = """You answer questions from members of UK Police and Crime Panels using ONLY the numbered \
@@ -32,11 +32,6 @@ for example [2], or several such as [1][3].
 - Say which panel or force and when, where the passage tells you.
 - If the passages do not answer the question, say so in one sentence citing the closest passage.
 - Be brief: at most six sentences, plain text, no headings."""
-
-_CITATION = re.compile(r"\s*\[(\d+)\]")
-_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
-# A break after . ! or ? and space, before a capital, digit or opening mark: "1.5m" and "e.g. the" stay whole.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[“‘£])")
 
 
 class LLMUnavailable(PrecedentError):
@@ -54,7 +49,7 @@ def numbered_passages(hits: Sequence[SearchHit]) -> str:
     blocks = []
     for n, hit in enumerate(hits, start=1):
         doc = hit.document
-        source = f"{doc.panel or doc.force or 'Unknown panel'}, {human_date(doc.meeting_date)}, {doc.title}"
+        source = f"{doc.panel_name}, {human_date(doc.meeting_date)}, {doc.title}"
         blocks.append(f"[{n}] ({source})\n{' '.join(hit.chunk.text.split())}")
     return "\n\n".join(blocks)
 
@@ -71,11 +66,9 @@ def verify(text: str, passages: int) -> tuple[str, list[str]]:
     for paragraph in text.split("\n"):
         line: list[str] = []
         for sentence in claims(paragraph):
-            valid = [n for n in map(int, _CITATION.findall(sentence)) if 1 <= n <= passages]
-            cleaned = _CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= passages else "",
-                                    sentence)
-            if valid:
-                line.append(cleaned.strip())
+            if any(1 <= n <= passages for n in cited_numbers(sentence)):
+                kept_markers = MARKER.sub(lambda m: _valid_markers(m.group(1), passages), sentence)
+                line.append(" ".join(kept_markers.split()))
             elif sentence.strip(" -*•"):
                 dropped.append(sentence)
         if line:
@@ -83,10 +76,9 @@ def verify(text: str, passages: int) -> tuple[str, list[str]]:
     return "\n".join(kept), dropped
 
 
-def claims(paragraph: str) -> list[str]:
-    """A paragraph's sentences; a citation after the full stop ("... calls. [2]") stays with its sentence."""
-    text = _AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", paragraph.strip())
-    return [s for s in _SENTENCE_BREAK.split(text) if s.strip()]
+def _valid_markers(group: str, passages: int) -> str:
+    """A marker such as "1, 9" kept as "[1]" when only passage 1 exists."""
+    return "".join(f"[{n}]" for n in sorted(cited_numbers(f"[{group}]")) if 1 <= n <= passages)
 
 
 def _prompt_question(retrieved: Retrieved) -> str:
@@ -106,7 +98,7 @@ def _answer(retrieved: Retrieved, hits: Sequence[SearchHit], text: str) -> Answe
     citations = [AnswerCitation(n=n, text=h.chunk.text, snippet=h.snippet, citation=h.citation)
                  for n, h in enumerate(hits, start=1)]
     return Answer(question=retrieved.question, answer=kept, found=True, citations=citations,
-                  filters_applied=retrieved.filters_applied,
+                  filters_applied=retrieved.filters,
                   rewritten_question=retrieved.resolved.rewritten_question, mode="llm", dropped=dropped)
 
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from precedent.search.store import FTS_TOKENIZER
+from precedent.ingest.store import FTS_TOKENIZER
 
 MAX_TERMS = 48
 

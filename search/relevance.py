@@ -45,6 +45,7 @@ from precedent.search.retrieve import Searcher, SearchHit
 
 RELEVANCE_BAR = 0.85
 
+
 @dataclass(frozen=True)
 class Relevance:
     dense: float
@@ -122,8 +123,3 @@ class RelevanceJudge:
     def relevant(self, hits: Sequence[SearchHit]) -> list[SearchHit]:
         """The hits that clear the bar, in their retrieval order."""
         return [h for h, r in zip(hits, self.judge(hits), strict=True) if r.clears_bar]
-
-
-def is_relevant(searcher: Searcher, question: str, hit: SearchHit) -> bool:
-    """Is this one passage relevant enough to answer ``question`` from?"""
-    return RelevanceJudge(searcher, question).judge([hit])[0].clears_bar

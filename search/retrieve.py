@@ -5,23 +5,22 @@ Each stage is its own function so it can be measured alone (see eval/).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from precedent.ingest.embed import Embedder, get_embedder
+from pydantic import BaseModel
+
+from precedent.ingest.embed import Encoder, get_embedder
 from precedent.ingest.errors import BadQuery
-from precedent.ingest.records import Chunk, Document
+from precedent.ingest.records import Chunk, Document, Filters
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import IndexReader, Store
 from precedent.search.citations import Citation
-from precedent.search.filters import check_query
+from precedent.search.filters import FilterSpec, build_filters, check_query
 from precedent.search.query import ParsedQuery, parse_query, stem_sets
 from precedent.search.snippet import make_snippet
-from precedent.search.store import Filters, Store
-
-log = logging.getLogger(__name__)
 
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
@@ -44,11 +43,31 @@ class SearchHit:
     def citation(self) -> Citation:
         return Citation.of(self.chunk, self.document)
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "rank": self.rank, "score": round(self.score, 6), "text": self.chunk.text, "snippet": self.snippet,
-            "citation": self.citation.model_dump(mode="json"),
-        }
+    def result(self) -> SearchResult:
+        return SearchResult(rank=self.rank, score=round(self.score, 6), text=self.chunk.text,
+                            snippet=self.snippet, citation=self.citation)
+
+
+class SearchResult(BaseModel):
+    """One ranked passage as the API and the CLI show it."""
+
+    rank: int
+    score: float
+    text: str
+    snippet: str  # the passage's best sentences, the query's words in <mark>
+    citation: Citation
+
+
+class AppliedSearch(Filters):
+    """The filters a search ran with, and its mode."""
+
+    mode: str
+
+
+class SearchResponse(BaseModel):
+    query: str
+    filters: AppliedSearch
+    results: list[SearchResult]
 
 
 def rrf(rankings: Sequence[Ranked], k: int = 60, weights: Sequence[float] | None = None) -> Ranked:
@@ -85,14 +104,18 @@ def _overlap(chunk: Chunk, start: int, end: int) -> float:
 class Searcher:
     """Owns a store and the model; one per process (the API keeps one)."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, store: IndexReader | None = None, embedder: Encoder | None = None) -> None:
         self.settings = settings
-        self.store = store or Store.open(settings)
+        self.store: IndexReader = store or Store.open(settings)
         self._embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lexical")
 
     @property
-    def embedder(self) -> Embedder:
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
+    @property
+    def embedder(self) -> Encoder:
         if self._embedder is None:
             embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
             # Checked before it is kept, so a mismatched store is refused on every call, not just the first.
@@ -160,3 +183,12 @@ class Searcher:
             hits.append(SearchHit(rank, score, sc.chunk, sc.document, make_snippet(sc.chunk.text, terms),
                                   sims.get(chunk_id)))
         return hits
+
+
+def search_response(searcher: Searcher, query: str, spec: FilterSpec, *, k: int = 10,
+                    mode: str = "hybrid") -> SearchResponse:
+    """A search with filters as the user gave them: what GET /search and `precedent search` return."""
+    filters = build_filters(searcher.store.known_forces(), spec)
+    hits = searcher.search(query, k=k, filters=filters, mode=mode)
+    return SearchResponse(query=query, filters=AppliedSearch(**filters.model_dump(), mode=mode),
+                          results=[h.result() for h in hits])

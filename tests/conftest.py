@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from precedent.ingest.settings import Settings, quiet_and_offline
+from tests.helpers import SCRUTINY_PAPERS, panel_papers
 
 quiet_and_offline()
 
@@ -16,10 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PRECEDENT_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "corpus" / "seeds"
 PANELS = SHARED / "corpus" / "panels"
-# Panel papers with facts in every shape: a failed veto (Dorset 2014), police and fire precepts (Essex 2019),
-# two hearings at one meeting (Staffordshire 2021), a veto (Gwent 2018).
-SCRUTINY_PAPERS = ("e05_dorset_precept_2014.txt", "e14_essex_precept_2019.docx",
-                   "e25_staffordshire_confirmation_2021.pdf", "e27_gwent_precept_2018.txt")
+
 
 
 @pytest.fixture(scope="session")
@@ -41,25 +39,19 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> 
     return settings
 
 
-def panel_papers(folder: Path, names: tuple[str, ...] = SCRUTINY_PAPERS) -> Path:
-    """A folder holding some of the panels corpus and the manifest rows for them (copied at test time)."""
+@pytest.fixture(scope="session")
+def panels_dir() -> Path:
     if not (PANELS / "manifest.csv").exists():
         pytest.fail(f"panels corpus not found at {PANELS}: tests need ../shared beside the repository")
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = (PANELS / "manifest.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    (folder / "manifest.csv").write_text(lines[0] + "".join(line for line in lines[1:] if line.split(",", 1)[0] in names),
-                                         encoding="utf-8")
-    for name in names:
-        (folder / name).write_bytes((PANELS / name).read_bytes())
-    return folder
+    return PANELS
 
 
 @pytest.fixture(scope="session")
-def scrutiny_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Settings:
+def scrutiny_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, panels_dir: Path) -> Settings:
     """The seeds and four panel papers holding precept decisions and hearings, in one store."""
     from precedent.ingest.pipeline import ingest_paths
 
-    papers = panel_papers(tmp_path_factory.mktemp("scrutiny-papers"))
+    papers = panel_papers(tmp_path_factory.mktemp("scrutiny-papers"), panels_dir)
     settings = Settings(data_dir=tmp_path_factory.mktemp("scrutiny-index"), rate_limit_per_minute=0)
     report = ingest_paths([seeds_dir, papers], settings)
     assert report.added == 5 + len(SCRUTINY_PAPERS), report.to_dict()

@@ -135,7 +135,7 @@ def test_followup_with_a_date_keeps_the_previous_force(client: TestClient) -> No
                {"question": "and what about Dorset?", "filters_applied": {"force": ["Dorset"]}}]
     answer = client.post("/ask", json={"question": "only since 2020", "history": history}).json()
     assert answer["filters_applied"] == {"force": ["Dorset"], "since": "2020-01-01", "until": None,
-                                         "doc_type": None}
+                                         "doc_type": None, "document_id": []}
     assert answer["found"] is False  # Dorset's only paper is from 2015
 
 

@@ -17,7 +17,7 @@ from precedent.ingest.embed import get_embedder
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.forces import all_forces
 from precedent.ingest.settings import Settings
-from precedent.search.store import Store
+from precedent.ingest.store import Store
 
 
 @pytest.fixture(scope="module")

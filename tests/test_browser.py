@@ -20,16 +20,15 @@ The page's Content-Security-Policy forbids eval, so the test waits on locators o
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+import docx
 import pytest
 
+from precedent.api.app import create_app
 from precedent.ingest.settings import Settings
+from tests.helpers import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -52,53 +51,17 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _serve(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a background thread; stopped on exit."""
-    import uvicorn
-
-    from precedent.api.app import create_app
-
-    class _ThreadServer(uvicorn.Server):
-        def install_signal_handlers(self) -> None:  # signals belong to the main thread
-            pass
-
-    port = _free_port()
-    config = uvicorn.Config(app=create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = _ThreadServer(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("uvicorn exited before it started serving")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("uvicorn did not start within 60 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def live_url(seed_settings: Settings) -> Iterator[str]:
-    with _serve(seed_settings) as url:
+    """The real app under uvicorn on a free port; stopped at teardown."""
+    with live_server(create_app(seed_settings)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def scrutiny_url(scrutiny_settings: Settings) -> Iterator[str]:
     """The seeds and four panel papers with precept decisions and hearings, served with an admin key."""
-    with _serve(scrutiny_settings.model_copy(update={"admin_key": ADMIN_KEY})) as url:
+    with live_server(create_app(scrutiny_settings.model_copy(update={"admin_key": ADMIN_KEY}))) as url:
         yield url
 
 
@@ -283,8 +246,6 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
 def test_scrutiny_outputs_in_a_real_browser(  # type: ignore[no-untyped-def]
     browser, scrutiny_url: str, tmp_path: Path,
 ) -> None:
-    import docx
-
     shots = _screenshot_dir(tmp_path)
     context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
     page = context.new_page()

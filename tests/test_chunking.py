@@ -30,10 +30,10 @@ def test_letter_i_after_h_is_a_letter_not_a_roman_numeral() -> None:
 
 
 def test_seed_locators_name_paragraphs_and_points(seed_settings) -> None:  # type: ignore[no-untyped-def]
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     store = Store.open(seed_settings)
-    locators = {d.title: [c.locator for c in store.get_document(d.document_id)[2]] for d in store.list_documents()}
+    locators = {d.title: [c.locator for c in store.get_document(d.document_id).chunks] for d in store.list_documents()}
     assert "item 8, paras 3.12-3.14" in locators["Dorset Police and Crime Plan 2013/17 - Annual Refresh"]
     assert any(loc.startswith("point (v)") for loc in locators["Draft Police and Crime Plan"])
     assert any("resolution" in loc for loc in locators["Police and Crime Plan"])

@@ -24,10 +24,9 @@ from precedent.ingest.errors import StoreMismatch
 from precedent.ingest.pipeline import ingest_items, ingest_paths
 from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
-from tests.test_chroma_server import free_port, start_chroma
-from tests.test_ingest import _documents_written
+from tests.helpers import documents_written, free_port, start_chroma
 
 
 def small_corpus(folder: Path, seeds_dir: Path, count: int, size: int = 2600) -> Path:
@@ -75,8 +74,8 @@ def test_repeated_kill_9_during_ingest_loses_nothing_and_a_rerun_matches_a_clean
             [sys.executable, "-m", "precedent.api.cli", "ingest", str(corpus), "--json", "--data-dir", str(data_dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
-        target = _documents_written(data_dir) + rng.randint(1, 3)
-        while proc.poll() is None and _documents_written(data_dir) < target:
+        target = documents_written(data_dir) + rng.randint(1, 3)
+        while proc.poll() is None and documents_written(data_dir) < target:
             time.sleep(0.02)
         time.sleep(rng.uniform(0, 0.4))  # somewhere inside the next write, or between two
         if proc.poll() is None:
@@ -128,9 +127,9 @@ def test_searches_keep_succeeding_and_never_see_half_a_document_while_an_ingest_
         while not done.is_set():
             try:
                 for hit in searcher.search(query, k=20, mode=mode):
-                    doc_id = hit.to_dict()["citation"]["document_id"]
+                    doc_id = hit.document.document_id
                     found = store.get_document(doc_id)
-                    if found is None or len(found[2]) != found[0].chunk_count:
+                    if found is None or len(found.chunks) != found.document.chunk_count:
                         errors.append(f"half a document visible: {doc_id}")
                 searches[0] += 1
             except Exception as exc:  # noqa: BLE001

@@ -88,7 +88,7 @@ def test_followups_on_the_seed_index_apply_the_new_filter(seed_searcher: Searche
     assert {c.citation.force for c in dorset.citations} == {"Dorset"}
     history = [Turn(question), Turn("and what about Dorset?", FilterSpec(force=("Dorset",)))]
     later = ask(seed_searcher, "only since 2016", history=history)
-    assert later.filters_applied.force == ["Dorset"] and str(later.filters_applied.since) == "2016-01-01"
+    assert later.filters_applied.force == ("Dorset",) and str(later.filters_applied.since) == "2016-01-01"
     assert not later.found  # the Dorset paper is from February 2015
 
 

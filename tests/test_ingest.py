@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,8 +15,10 @@ from typer.testing import CliRunner
 
 from precedent.api.cli import app
 from precedent.ingest.pipeline import ingest_paths
+from precedent.ingest.records import Filters
 from precedent.ingest.settings import Settings
-from precedent.search.store import Store
+from precedent.ingest.store import Store
+from tests.helpers import documents_written
 
 runner = CliRunner()
 
@@ -36,7 +37,8 @@ def test_seeds_ingest_with_manifest_metadata_and_locators(seed_settings: Setting
     assert report.panel == "Devon and Cornwall Police and Crime Panel"
     assert len(report.content_hash) == 64 and report.ingested_at is not None
     for doc in docs.values():
-        _, text, chunks = store.get_document(doc.document_id)
+        stored = store.get_document(doc.document_id)
+        text, chunks = stored.text, stored.chunks
         assert doc.chunk_count == len(chunks) > 0
         assert all(c.locator and text[c.start:c.end] == c.text for c in chunks)
     assert store.check().ok
@@ -57,7 +59,7 @@ def test_a_changed_file_replaces_its_chunks_everywhere(fresh_settings: Settings,
     ingest_paths([corpus], fresh_settings)
     store = Store.open(fresh_settings)
     (doc,) = store.list_documents()
-    old_ids = {c.chunk_id for c in store.get_document(doc.document_id)[2]}
+    old_ids = {c.chunk_id for c in store.get_document(doc.document_id).chunks}
 
     text = target.read_text()
     target.write_text(text.replace("(x)", "(xi) Members asked about body-worn video in custody suites.\n\n(x)", 1))
@@ -65,7 +67,7 @@ def test_a_changed_file_replaces_its_chunks_everywhere(fresh_settings: Settings,
     assert (report.added, report.updated) == (0, 1)
     (doc2,) = store.list_documents()
     assert doc2.document_id == doc.document_id
-    chunks = store.get_document(doc.document_id)[2]
+    chunks = store.get_document(doc.document_id).chunks
     assert not old_ids & {c.chunk_id for c in chunks}
     assert any("body-worn video in custody" in c.text for c in chunks)
     check = store.check()
@@ -86,10 +88,8 @@ def test_remove_deletes_a_document_everywhere(fresh_settings: Settings, seeds_di
     assert code == 1 and "no document 'no-such-doc'" in out
 
 
-def _only(document_id: str):  # type: ignore[no-untyped-def]
-    from precedent.search.store import Filters
-
-    return Filters(document_ids=(document_id,))
+def _only(document_id: str) -> Filters:
+    return Filters(document_id=(document_id,))
 
 
 def test_bad_files_are_reported_and_nothing_else_is_lost(fresh_settings: Settings, seeds_dir: Path, tmp_path: Path) -> None:
@@ -155,23 +155,12 @@ def _ingest_process(corpus: Path, data_dir: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _documents_written(data_dir: Path) -> int:
-    db = data_dir / "precedent.sqlite3"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def kill_mid_ingest(corpus: Path, data_dir: Path, after_documents: int, timeout: float = 240) -> bool:
     """Start an ingest, SIGKILL it once it has written some documents; False if it finished first."""
     proc = _ingest_process(corpus, data_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if _documents_written(data_dir) >= after_documents:
+        if documents_written(data_dir) >= after_documents:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             return True

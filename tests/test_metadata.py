@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from precedent.ingest.dates import parse_date
 from precedent.ingest.errors import BadManifest
 from precedent.ingest.metadata import (
     document_id_for,
     infer_meta,
-    parse_date,
     read_manifest,
     smart_title,
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import re
 import threading
 import time
@@ -35,6 +34,7 @@ from precedent.ingest.moderngov.registry import BadRegistry, Panel, Site, load_r
 from precedent.ingest.pipeline import IngestReport, ItemOutcome
 from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings
+from tests.helpers import docx_bytes, pdf_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moderngov"
 SINCE, UNTIL = dt.date(2023, 1, 1), dt.date(2024, 6, 30)
@@ -48,30 +48,6 @@ DD_MM_YYYY = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 
 
 # --- documents generated at test time ----------------------------------------------------------------
-
-
-def make_pdf(*paragraphs: str) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_creation_date(dt.datetime(2023, 1, 25, tzinfo=dt.UTC))  # same text, same bytes
-    pdf.add_page()
-    pdf.set_font("helvetica", size=11)
-    for text in paragraphs:
-        pdf.multi_cell(0, 6, text)
-        pdf.ln(4)
-    return bytes(pdf.output())
-
-
-def make_docx(*paragraphs: str) -> bytes:
-    import docx
-
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 PERFORMANCE_REPORT = (
@@ -232,19 +208,19 @@ def build_site() -> FakeModernGov:
         site.put_xml(f"/plymouth/mgWebService.asmx/GetMeeting?lMeetingId={meeting_id}",
                      f"plymouth/GetMeeting_{meeting_id}.xml")
     site.put("/plymouth/mgConvert2PDF.aspx?ID=5001",
-             make_pdf("Minutes of the Police and Crime Panel, 18 November 2022.",
+             pdf_bytes("Minutes of the Police and Crime Panel, 18 November 2022.",
                       "The Panel considered the proposed precept and the Commissioner's response."),
              "application/pdf", validators=False)
-    site.put("/plymouth/documents/s5002/PCC Performance Report.pdf", make_pdf(*PERFORMANCE_REPORT),
+    site.put("/plymouth/documents/s5002/PCC Performance Report.pdf", pdf_bytes(*PERFORMANCE_REPORT),
              "application/pdf")
     site.put("/plymouth/documents/s5004/Appendix A Budget Monitoring Table.docx",
-             make_docx("Appendix A: Budget Monitoring Table.",
+             docx_bytes("Appendix A: Budget Monitoring Table.",
                        "Police officer pay is forecast to be underspent by 1.2 million pounds."),
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     for restricted in ("/plymouth/documents/s5005/Appendix B Contract Values.pdf",
                        "/plymouth/documents/s5006/Complaint report.pdf",
                        "/leicester/documents/s6102/Candidate Assessments.pdf"):
-        site.put(restricted, make_pdf("SECRET restricted content."), "application/pdf")
+        site.put(restricted, pdf_bytes("SECRET restricted content."), "application/pdf")
 
     site.service_off.add("/leicester")
     site.put_page("/leicester/ieListMeetings.aspx?CId=989&Year=2023", "leicester/ieListMeetings_2023.html")
@@ -254,7 +230,7 @@ def build_site() -> FakeModernGov:
     for item_id in (40101, 40201):
         site.put_page(f"/leicester/mgAi.aspx?ID={item_id}", f"leicester/mgAi_{item_id}.html")
     site.put("/leicester/documents/s6101/Estates Strategy Report.pdf",
-             make_pdf("Estates Strategy 2023 to 2028.",
+             pdf_bytes("Estates Strategy 2023 to 2028.",
                       "The Commissioner proposes a shared police station in Oakham and the closure of two "
                       "front counters in Rutland."),
              "application/pdf")
@@ -557,7 +533,7 @@ def test_recrawl_fetches_only_what_changed_and_reingests_exactly_those_two(
         "Safer Streets programme in Torbay", "Safer Streets programme in Torbay and Paignton")
     site.put("/plymouth/mgWebService.asmx/GetMeeting?lMeetingId=10300", xml, "text/xml; charset=utf-8")
     site.put("/plymouth/documents/s5002/PCC Performance Report.pdf",
-             make_pdf(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
+             pdf_bytes(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
              "application/pdf")
     site.reset_hits()
     ingest.batches.clear()
@@ -593,7 +569,7 @@ def test_the_request_budget_stops_the_crawl_cleanly(site: FakeModernGov, setting
 
 def test_end_to_end_crawl_into_a_real_index_then_only_changes_are_reingested(
         site: FakeModernGov, settings: Settings) -> None:
-    from precedent.search.store import Store
+    from precedent.ingest.store import Store
 
     panels = local_panels(site, "Devon and Cornwall", "Leicestershire")
     first = run(panels, settings)
@@ -612,7 +588,7 @@ def test_end_to_end_crawl_into_a_real_index_then_only_changes_are_reingested(
     assert not any("SECRET" in d.title for d in documents.values())
 
     site.put("/plymouth/documents/s5002/PCC Performance Report.pdf",
-             make_pdf(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
+             pdf_bytes(*PERFORMANCE_REPORT, "3. Addendum. Figures for January 2023 have been added."),
              "application/pdf")
     xml = (FIXTURES / "plymouth/GetMeeting_10300.xml").read_text().replace(
         "Safer Streets programme in Torbay", "Safer Streets programme in Torbay and Paignton")

@@ -10,7 +10,7 @@ import pytest
 from precedent.ingest.clean import clean_text
 from precedent.ingest.errors import UnreadableFile
 from precedent.ingest.parse import parse_bytes
-from tests.docs import MODERNGOV_HTML, make_docx, make_pdf
+from tests.helpers import MODERNGOV_HTML, docx_bytes, pdf_bytes
 
 
 def test_spacy_model_comes_from_site_packages_never_a_download() -> None:
@@ -31,17 +31,16 @@ def test_text_file_parses_offline(seeds_dir: Path) -> None:
     assert "delayed charging and diversion scheme" in text
 
 
-def test_pdf_parses_with_the_fast_strategy(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "r.pdf", ["1.1 The Panel considered the precept for 2024/25.",
-                                         "1.2 Members noted the 101 response times."])
-    text = parse_bytes(pdf.read_bytes(), "r.pdf")
+def test_pdf_parses_with_the_fast_strategy() -> None:
+    pdf = pdf_bytes("1.1 The Panel considered the precept for 2024/25.", "1.2 Members noted the 101 response times.")
+    text = parse_bytes(pdf, "r.pdf")
     assert "1.2 Members noted the 101 response times." in text
 
 
-def test_docx_parses(tmp_path: Path) -> None:
-    path = make_docx(tmp_path / "r.docx", "Report of the Police and Crime Commissioner",
-                     ["3.2 Reporting on progress will occur quarterly."])
-    text = parse_bytes(path.read_bytes(), "r.docx")
+def test_docx_parses() -> None:
+    docx = docx_bytes("3.2 Reporting on progress will occur quarterly.",
+                      heading="Report of the Police and Crime Commissioner")
+    text = parse_bytes(docx, "r.docx")
     assert "Report of the Police and Crime Commissioner" in text and "3.2 Reporting on progress" in text
 
 
@@ -84,10 +83,10 @@ def test_unreadable_files_raise_a_one_line_reason(name: str, data: bytes, reason
     assert "\n" not in str(info.value)
 
 
-def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "secret.pdf", ["Exempt information."], password="s3cret")
+def test_encrypted_pdf_is_refused() -> None:
+    pdf = pdf_bytes("Exempt information.", password="s3cret")
     with pytest.raises(UnreadableFile, match="encrypted PDF"):
-        parse_bytes(pdf.read_bytes(), "secret.pdf")
+        parse_bytes(pdf, "secret.pdf")
 
 
 def test_docx_decompression_bomb_is_refused(tmp_path: Path) -> None:

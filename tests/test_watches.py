@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from precedent.api.cli import app
 from precedent.ingest.pipeline import ingest_paths
 from precedent.ingest.settings import Settings
+from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
 from precedent.search.watches import WatchStore, add_watch, check_after_ingest, check_watches
 from precedent.search.watches.check import check_watch
-from tests.conftest import panel_papers
+from tests.helpers import panel_papers
 
 CALLS = "101 non-emergency calls answered"
 DORSET = "e05_dorset_precept_2014.txt"
@@ -46,11 +46,11 @@ def _feed(settings: Settings, watch_id: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str], Path]:
+def watched(tmp_path_factory: pytest.TempPathFactory, panels_dir: Path) -> tuple[Settings, dict[str, str], Path]:
     """A store that held the Dorset paper when three watches were saved, then took two more papers."""
     root = tmp_path_factory.mktemp("watched")
     settings = Settings(data_dir=root / "data", rate_limit_per_minute=0)
-    papers = panel_papers(root / "papers", (DORSET,))
+    papers = panel_papers(root / "papers", panels_dir, (DORSET,))
     ingest_paths([papers], settings)
     store = Store.open(settings)
     with WatchStore.open(settings) as watches:
@@ -60,10 +60,9 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[st
             "precept": add_watch(watches, store, "police precept increase for a Band D property").watch_id,
             "drones": add_watch(watches, store, "licensing of hobby drone pilots").watch_id,
         }
-    papers = panel_papers(root / "papers", (DORSET, CONTACT, HEARING))
+    papers = panel_papers(root / "papers", panels_dir, (DORSET, CONTACT, HEARING))
     ingest_paths([papers], settings)  # no check here: the queue must wait for one
-    searcher = Searcher(settings)
-    report = check_after_ingest(searcher)
+    report = check_after_ingest(Searcher(settings, store=store), store)
     assert report.chunks > 0 and report.watches == 4
     return settings, ids, papers
 
@@ -122,21 +121,22 @@ def test_ingesting_unchanged_or_partly_changed_papers_never_repeats_an_entry(
 
 
 def test_a_check_interrupted_after_recording_matches_repeats_nothing_when_run_again(
-    tmp_path: Path,
+    tmp_path: Path, panels_dir: Path,
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     with WatchStore.open(settings) as watches:
         watch = add_watch(watches, None, CALLS)
-    ingest_paths([panel_papers(tmp_path / "papers", (CONTACT,))], settings)
-    searcher = Searcher(settings)
-    fresh = searcher.store.fresh_chunks()
+    ingest_paths([panel_papers(tmp_path / "papers", panels_dir, (CONTACT,))], settings)
+    store = Store.open(settings)
+    searcher = Searcher(settings, store=store)
+    fresh = store.fresh_chunks()
     with WatchStore.open(settings) as watches:
         # The first run records its matches, then dies before it lets the queue go.
         first = watches.add_entries(watch, [(h.citation, h.chunk.text, s) for h, s in check_watch(searcher, watch, fresh)])
         assert first > 0
-        rerun = check_watches(searcher, watches)
+        rerun = check_watches(searcher, store, watches)
         assert rerun.new_entries.get(watch.watch_id, 0) == 0 and watches.count(watch.watch_id) == first
-    assert searcher.store.fresh_chunks() == []
+    assert store.fresh_chunks() == []
 
 
 # -- the command line and HTTP ---------------------------------------------------------------------
@@ -170,7 +170,7 @@ def admin_client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def test_watches_over_http_need_the_admin_key_to_change_and_an_upload_fills_their_feeds(
-    admin_client: TestClient,
+    admin_client: TestClient, panels_dir: Path,
 ) -> None:
     admin = {"Authorization": f"Bearer {ADMIN}"}
     assert admin_client.post("/watches", json={"query": CALLS}).status_code == 401
@@ -181,7 +181,7 @@ def test_watches_over_http_need_the_admin_key_to_change_and_an_upload_fills_thei
     watch = created.json()
     assert watch["feed"].endswith(f"/watches/{watch['watch_id']}/feed.xml")
 
-    paper = panel_papers(Path(admin_client.app.state.settings.data_dir).parent / "papers", (CONTACT,)) / CONTACT
+    paper = panels_dir / CONTACT
     uploaded = admin_client.post("/documents", headers=admin, files={"file": (CONTACT, paper.read_bytes())},
                                  data={"force": "Devon and Cornwall", "meeting_date": "2025-09-12"})
     assert uploaded.status_code == 201, uploaded.text

@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from precedent.eval.bench.synthetic import find_seeds, seed_texts, write_varied_corpus
+from precedent.ingest.embed import get_embedder
+from precedent.ingest.pipeline import ingest_paths, prepare
+from precedent.ingest.records import SourceItem
 from precedent.ingest.settings import Settings, quiet_and_offline
+from precedent.ingest.store import Store
 
 TARGET_RATIO = 0.85
 # Varied copies make about 7% fewer chunks than their seeds (reordered paragraphs merge differently).
@@ -35,8 +39,6 @@ def peak_rss_mb() -> float:
 
 def chunks_per_document(seeds: Path, settings: Settings) -> float:
     """How many chunks a seed document makes, from parsing and chunking them (no model, no store)."""
-    from precedent.ingest.pipeline import prepare
-    from precedent.ingest.records import SourceItem
 
     counts = [len(prepare(SourceItem(str(seeds / n), n, t.encode()), f"probe-{n}", "probe", settings).chunks)
               for n, t in seed_texts(seeds).items()]
@@ -46,10 +48,6 @@ def chunks_per_document(seeds: Path, settings: Settings) -> float:
 def run_ingest_bench(chunks: int = 5000, *, seeds: Path | None = None, workdir: Path | None = None,
                      log: Any = None) -> dict[str, Any]:
     quiet_and_offline()
-    from precedent.ingest.embed import get_embedder
-    from precedent.ingest.pipeline import ingest_paths, prepare
-    from precedent.ingest.records import SourceItem
-    from precedent.search.store import Store
 
     seeds = find_seeds(seeds)
     say = log or (lambda msg: print(msg, file=sys.stderr))
@@ -77,7 +75,7 @@ def run_ingest_bench(chunks: int = 5000, *, seeds: Path | None = None, workdir: 
         texts = []
         for doc in store.list_documents():
             got = store.get_document(doc.document_id)
-            texts.extend(c.embedding_text() for c in (got[2] if got else []))
+            texts.extend(c.embedding_text() for c in (got.chunks if got else []))
         disk_mb = sum(p.stat().st_size for p in settings.data_dir.rglob("*") if p.is_file()) / 1e6
         store.close()
 

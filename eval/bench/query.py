@@ -37,8 +37,12 @@ from precedent.eval.bench.synthetic import (
     synthetic_document,
 )
 from precedent.eval.metrics import percentile
-from precedent.ingest.records import Chunk, Document
+from precedent.eval.report import write_report
+from precedent.ingest.embed import get_embedder
+from precedent.ingest.errors import PrecedentError
+from precedent.ingest.records import Chunk, Document, ParsedDocument
 from precedent.ingest.settings import Settings, quiet_and_offline
+from precedent.ingest.store import EmbeddedDocument, Store
 
 BLOCK = 5000  # chunks per cached vector block (a multiple of CHUNKS_PER_DOCUMENT)
 INDEX_VERSION = 1
@@ -148,9 +152,6 @@ def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path
     ``vectors`` is ``encoded`` (the model on every chunk) or ``composed`` (see ComposedVectors).
     """
     quiet_and_offline()
-    from precedent.ingest.embed import get_embedder
-    from precedent.ingest.errors import PrecedentError
-    from precedent.search.store import Store
 
     if vectors not in VECTOR_KINDS:
         raise PrecedentError(f"--vectors must be one of {', '.join(VECTOR_KINDS)}, not '{vectors}'")
@@ -182,8 +183,10 @@ def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path
         t = time.perf_counter()
         rows = source.vectors(block, docs)
         encode_s += time.perf_counter() - t
-        store.write_documents([(doc, text, doc_chunks, rows[i * CHUNKS_PER_DOCUMENT: (i + 1) * CHUNKS_PER_DOCUMENT])
-                               for i, (doc, text, doc_chunks) in enumerate(docs)])
+        store.write_documents([
+            EmbeddedDocument(ParsedDocument(doc, text, doc_chunks),
+                             rows[i * CHUNKS_PER_DOCUMENT: (i + 1) * CHUNKS_PER_DOCUMENT])
+            for i, (doc, text, doc_chunks) in enumerate(docs)])
         if blocks >= 20 and (block + 1) % (blocks // 20) == 0:
             say(f"  {(block + 1) * BLOCK:,} chunks written, {time.perf_counter() - started:.0f} s")
     build_s = time.perf_counter() - started
@@ -235,7 +238,6 @@ class Server:
             time.sleep(0.3)
         self.stop()
         self._log.seek(0)
-        from precedent.ingest.errors import PrecedentError
 
         raise PrecedentError(f"the server did not start on port {self.port}: "
                              f"{self._log.read().decode(errors='replace')[-800:]}")
@@ -282,7 +284,6 @@ def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] 
     say = log or (lambda msg: print(msg, file=sys.stderr))
     latencies: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
-    notes: list[str] = []
     with httpx.Client(base_url=server.url, timeout=120) as client:
         for params in SEARCH_MODES.values():  # load the model and warm caches outside the timings
             client.get("/search", params={"q": "warm up the index", "k": 10, **params})
@@ -297,8 +298,7 @@ def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] 
                         latencies.setdefault(name, []).append(elapsed)
                     else:
                         errors.setdefault(name, []).append(f"{response.status_code}: {response.text[:120]}")
-        paths = client.get("/openapi.json").json().get("paths", {})
-        if ask and "post" in paths.get("/ask", {}):
+        if ask:
             say(f"  timing POST /ask: {len(queries)} requests")
             for q in queries:
                 started = time.perf_counter()
@@ -308,14 +308,12 @@ def time_requests(server: Server, *, repeats: int = 2, queries: tuple[str, ...] 
                     latencies.setdefault("ask", []).append(elapsed)
                 else:
                     errors.setdefault("ask", []).append(f"{response.status_code}: {response.text[:120]}")
-        elif ask:
-            notes.append("POST /ask skipped: the server has no /ask route (answers module not available)")
     rss, peak = server.rss_mb()
     summary = {name: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2),
                       "mean": round(sum(v) / len(v), 2), "n": len(v), "errors": len(errors.get(name, []))}
                for name, v in latencies.items()}
     return {"summary": summary, "latencies_ms": {k: [round(x, 3) for x in v] for k, v in latencies.items()},
-            "errors": {k: v[:5] for k, v in errors.items()}, "notes": notes,
+            "errors": {k: v[:5] for k, v in errors.items()},
             "server_rss_mb": round(rss, 1), "server_peak_rss_mb": round(peak, 1)}
 
 
@@ -350,7 +348,6 @@ def format_query(result: dict[str, Any]) -> str:
     meets = result["meets"]
     lines.append("targets: " + ", ".join(
         f"{name} <= {t[name]:g} {'ok' if ok else 'MISSED'}" for name, ok in meets.items()))
-    lines += [f"note: {n}" for n in result.get("notes", [])]
     for name, errs in result.get("errors", {}).items():
         lines.append(f"errors in {name}: {errs[0]}")
     return "\n".join(lines)
@@ -370,7 +367,6 @@ def main(argv: list[str] | None = None) -> int:
     result = run_query_bench(args.chunks, cache=args.cache_dir, seeds=args.seeds, repeats=args.repeats,
                              vectors=args.vectors)
     if args.report:
-        from precedent.eval.report import write_report
 
         write_report(args.report, bench=result, title="Precedent query benchmark")
     print(json.dumps(result, indent=2) if args.json else format_query(result))

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from precedent.eval.bench.query import QUERIES, VECTOR_KINDS, Server, build_synthetic_index, time_requests
+from precedent.eval.report import write_report
+from precedent.ingest.errors import PrecedentError
 
 DEFAULT_SIZES = (10_000, 100_000)
 ENCODED_UP_TO = 100_000  # --vectors auto: larger sizes get composed vectors
 
 
 def parse_sizes(value: str | None) -> list[int]:
-    from precedent.ingest.errors import PrecedentError
 
     if not value:
         return list(DEFAULT_SIZES)
@@ -39,7 +40,6 @@ def parse_sizes(value: str | None) -> list[int]:
 
 
 def vectors_for(size: int, vectors: str) -> str:
-    from precedent.ingest.errors import PrecedentError
 
     if vectors == "auto":
         return "encoded" if size <= ENCODED_UP_TO else "composed"
@@ -99,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     result = run_scale_bench(parse_sizes(args.sizes), cache=args.cache_dir, seeds=args.seeds, repeats=args.repeats,
                              vectors=args.vectors)
     if args.report:
-        from precedent.eval.report import write_report
 
         write_report(args.report, bench=result, title="Precedent scale curve")
     print(json.dumps(result, indent=2) if args.json else format_scale(result))

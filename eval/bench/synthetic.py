@@ -11,6 +11,7 @@ import random
 import re
 from pathlib import Path
 
+from precedent.ingest.errors import PrecedentError
 from precedent.ingest.forces import all_forces
 from precedent.ingest.records import Chunk, Document
 
@@ -43,7 +44,6 @@ def find_seeds(explicit: Path | None = None) -> Path:
     for path in candidates:
         if path is not None and path.is_dir() and any(path.glob("*.txt")):
             return path
-    from precedent.ingest.errors import PrecedentError
 
     raise PrecedentError("seed corpus not found: pass --seeds DIR (a folder of seed .txt files) "
                          "or set PRECEDENT_SHARED to the shared folder")

@@ -14,17 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from precedent.ingest.records import Chunk
+from precedent.ingest.sentences import sentences
 
 # A line that opens a block: a bullet, "(a)", "3.1", "4." or a resolution.
 _OPENS_BLOCK = re.compile(
     r"(?:[•·▪\-–]\s|\(\w{1,6}\)\s|\d{1,3}(?:\.\d{1,3})+\.?\s|\d{1,3}[.)]\s|(?:RESOLVED|Resolved|AGREED|Agreed|That)\b)"
 )
 _END_PUNCT = (".", "!", "?", ";", ":", "-", "–")
-_SENTENCE_END = re.compile(r"[.!?;]+[\"'’”)]*(?=\s)|:(?=\s*\n)")
-_ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "no", "nos", "para", "paras", "cllr", "mr", "mrs", "ms", "dr",
-                            "st", "vs", "approx", "cf", "ref", "inc", "ltd", "dept", "govt", "rev", "prof"})
-# Paragraph numbers such as "3." or "27." at the start of a line are labels, not sentence ends.
-_LABEL_DOT = re.compile(r"(?:^|\n)[•·\s]*\d{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -101,48 +97,13 @@ def _heading_like(line: str) -> bool:
     return capitalised / len(words) >= 0.5
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences in ``text`` (which should be unwrapped first)."""
-    spans: list[tuple[int, int]] = []
-
-    def add(s: int, e: int) -> None:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e - s > 1:
-            spans.append((s, e))
-
-    start = 0
-    breaks = sorted({m.end() for m in _SENTENCE_END.finditer(text) if not _abbreviation(text, start, m)}
-                    | {m.start() for m in re.finditer(r"\n", text)})
-    for cut in breaks:
-        if cut <= start:
-            continue
-        add(start, cut)
-        start = cut
-    add(start, len(text))
-    return spans
-
-
-def _abbreviation(text: str, _: int, match: re.Match[str]) -> bool:
-    if not match.group(0).startswith("."):
-        return False
-    before = text[max(0, match.start() - 40): match.start()]
-    words = before.split()
-    last = words[-1].lower().lstrip("(") if words else ""
-    if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-        return True
-    return bool(_LABEL_DOT.search(before))
-
-
 def document_sentences(chunks: Sequence[Chunk]) -> list[Sentence]:
     """Every sentence of every chunk in reading order; a span two overlapping chunks share is kept once."""
     seen: set[tuple[int, int]] = set()
     out: list[Sentence] = []
     for chunk in sorted(chunks, key=lambda c: c.ordinal):
         body = unwrap(chunk.text)
-        for s, e in split_sentences(body):
+        for s, e in sentences(body):
             span = (chunk.start + s, chunk.start + e)
             if span in seen:
                 continue

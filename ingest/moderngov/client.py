@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from precedent.ingest.dates import parse_date
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.moderngov.registry import Site
 from precedent.ingest.settings import Settings
@@ -131,36 +132,6 @@ def yearly_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]
         windows.append((cursor, year_end))
         cursor = dt.date(cursor.year + 1, 1, 1)
     return windows
-
-
-def parse_mg_date(text: str | None) -> dt.date | None:
-    """Read dd/mm/yyyy (sometimes with a time after it), tolerating ISO dates from odd installs."""
-    if not text:
-        return None
-    text = text.strip().split(" ")[0].split("T")[0]
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-_WORDY_DATE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9}),?\s+(\d{4})\b")
-
-
-def parse_wordy_date(text: str) -> dt.date | None:
-    """'Monday, 16th October, 2023' or '16 Oct 2023': how the public pages print dates."""
-    for day, month, year in _WORDY_DATE.findall(text):
-        number = _MONTHS.get(month[:3].lower())
-        if number:
-            try:
-                return dt.date(int(year), number, int(day))
-            except ValueError:
-                continue
-    return None
 
 
 # --- URLs --------------------------------------------------------------------------------------------
@@ -292,7 +263,7 @@ def parse_committees(body: bytes) -> list[Committee]:
 
 def parse_meetings(body: bytes) -> list[MeetingRef]:
     root = _parse_xml(body, "GetMeetings")
-    return [MeetingRef(_int(m, "meetingid", "GetMeetings"), parse_mg_date(_text(m, "meetingdate")))
+    return [MeetingRef(_int(m, "meetingid", "GetMeetings"), parse_date(_text(m, "meetingdate")))
             for m in _all(root, "meeting")]
 
 
@@ -320,7 +291,7 @@ def parse_meeting(body: bytes, site: Site) -> Meeting:
             minutes_html=_minutes_html(_text(el, "minutesnonemptyhtmlbody")),
             docs=tuple(docs)))
     return Meeting(_int(meeting, "meetingid", "GetMeeting") if _text(meeting, "meetingid") else 0,
-                   parse_mg_date(_text(meeting, "meetingdate")), tuple(items))
+                   parse_date(_text(meeting, "meetingdate")), tuple(items))
 
 
 # --- the public pages (when the web service is off) --------------------------------------------------
@@ -387,7 +358,7 @@ def parse_list_meetings_page(body: bytes) -> list[MeetingRef]:
             continue
         mid = _param(anchor.href, "MId") or _param(anchor.href, "MeetingId")
         if mid and mid.isdigit() and int(mid) not in refs:
-            refs[int(mid)] = MeetingRef(int(mid), parse_wordy_date(anchor.text))
+            refs[int(mid)] = MeetingRef(int(mid), parse_date(anchor.text))
     return list(refs.values())
 
 
@@ -403,7 +374,7 @@ def parse_list_documents_page(body: bytes, site: Site, meeting_id: int) -> Meeti
     """
     page = _decode(body)
     title = re.search(r"<title>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
-    date = parse_wordy_date(html.unescape(title.group(1))) if title else None
+    date = parse_date(html.unescape(title.group(1))) if title else None
     items: list[Item] = []
     for row in _ROW.split(page)[1:]:
         text = _PageText.read(row)

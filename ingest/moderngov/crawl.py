@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field
 
+from precedent.ingest.dates import human_date
 from precedent.ingest.errors import ModelUnavailable, PrecedentError, StoreMismatch, StoreUnavailable
 from precedent.ingest.moderngov.client import (
     SERVICE_OFF_STATUSES,
@@ -46,12 +47,14 @@ from precedent.ingest.moderngov.client import (
     parse_meetings,
     yearly_windows,
 )
-from precedent.ingest.moderngov.registry import Panel, Site
+from precedent.ingest.moderngov.registry import Panel, Site, load_registry, select_panels
 from precedent.ingest.moderngov.state import CrawlState, content_hash
+from precedent.ingest.parse import sniff_kind
+from precedent.ingest.pipeline import ingest_items
 from precedent.ingest.records import AgendaItem, DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 
-# ingest_items(items, settings, *, progress=False) -> IngestReport (precedent.ingest.pipeline)
+# ingest_items(items, settings, *, progress=False) -> IngestReport; the API passes its own (one writer).
 IngestFn = Callable[..., Any]
 
 # Errors of the index itself: every later batch would fail the same way, so the crawl stops.
@@ -116,8 +119,6 @@ def crawl(
     if since and until and since > until:
         raise PrecedentError(f"--since {since} is after --until {until}: swap them")
     if ingest is None and not dry_run:
-        from precedent.ingest.pipeline import ingest_items
-
         ingest = ingest_items
     started = time.monotonic()
     summary = CrawlSummary(dry_run=dry_run)
@@ -309,7 +310,7 @@ class _Crawl:
         if not body.strip():
             return None  # no minutes published for this item (yet)
         data = minutes_page(item.title, body)
-        when = f"{date.day} {date:%B %Y}" if date else "undated meeting"
+        when = human_date(date) if date else "undated meeting"
         meta = DocumentMeta(
             document_id=f"mg-{site.host_slug}-item-{item.id}",
             title=f"Minutes, {when}: {item.title}",
@@ -341,8 +342,8 @@ class _Crawl:
         if fetched.not_modified:
             self.summary.documents_unchanged += 1
             return None
-        actual = sniff_document(fetched.body)
-        if actual is None:
+        actual = sniff_kind(fetched.body)
+        if actual not in ("pdf", "docx"):
             self.fail(source, f"not a PDF or DOCX (Content-Type '{fetched.content_type}')")
             return None
         filename = document_filename(doc, actual)
@@ -407,15 +408,6 @@ def minutes_page(title: str, body_html: str) -> bytes:
     return f"<html><body><h1>{html.escape(title)}</h1>\n{body_html}\n</body></html>".encode()
 
 
-def sniff_document(data: bytes) -> str | None:
-    """What the bytes are, whatever the link said: sites answer missing files with HTML pages."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"PK\x03\x04"):
-        return "docx"
-    return None
-
-
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -431,6 +423,4 @@ def document_filename(doc: LinkedDoc, kind: str) -> str:
 
 def crawl_forces(forces: Iterable[str], settings: Settings, **options: Any) -> CrawlSummary:
     """Crawl the registered panels of the named forces (all panels if none are named)."""
-    from precedent.ingest.moderngov.registry import load_registry, select_panels
-
     return crawl(select_panels(load_registry(), forces), settings, **options)

@@ -7,6 +7,9 @@ from typing import Literal
 
 from precedent.ingest.errors import BadQuery
 from precedent.search.export.report import Report, answer_report, comparison_report, search_report
+from precedent.search.export.to_csv import to_csv
+from precedent.search.export.to_docx import to_docx
+from precedent.search.export.to_markdown import to_markdown
 
 ExportFormat = Literal["csv", "md", "docx"]
 FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension)
@@ -28,16 +31,10 @@ def render(report: Report, fmt: str) -> ExportFile:
     if fmt not in FORMATS:
         raise BadQuery(f"unknown export format '{fmt[:20]}': use one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        from precedent.search.export.to_csv import to_csv
-
         data = to_csv(report)
     elif fmt == "md":
-        from precedent.search.export.to_markdown import to_markdown
-
         data = to_markdown(report).encode("utf-8")
     else:
-        from precedent.search.export.to_docx import to_docx
-
         data = to_docx(report)
     media_type, extension = FORMATS[fmt]
     return ExportFile(data, media_type, report.filename(extension))

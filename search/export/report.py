@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from precedent.search.answer import Answer
-from precedent.search.citations import Citation, passage_link
+from precedent.search.citations import Citation, cited_numbers, claims, passage_link
 from precedent.search.compare import Comparison
-from precedent.search.llm import claims
+from precedent.search.filters import FilterSpec
+from precedent.search.retrieve import SearchResponse
 from precedent.search.snippet import plain
 
 ReportKind = Literal["search", "answer", "comparison"]
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -90,15 +90,15 @@ def _describe_filters(filters: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "none"
 
 
-def search_report(payload: Mapping[str, Any], base_url: str = "") -> Report:
-    """GET /search's payload (``search_payload``) as a report: one entry per result, in rank order."""
+def search_report(response: SearchResponse, base_url: str = "") -> Report:
+    """A search's results as a report: one entry per result, in rank order."""
     sources, entries = [], []
-    for n, result in enumerate(payload["results"], start=1):
-        sources.append(_source(n, Citation.model_validate(result["citation"]), result["text"], base_url))
-        entries.append(Entry(plain(result["snippet"]), (n,), str(result["rank"])))
+    for n, result in enumerate(response.results, start=1):
+        sources.append(_source(n, result.citation, result.text, base_url))
+        entries.append(Entry(plain(result.snippet), (n,), str(result.rank)))
     section = Section("Results", entries, None if entries else "No passages match.")
-    return Report("search", f"Search: {payload['query']}", payload["query"], _describe_filters(payload["filters"]),
-                  [section], sources)
+    return Report("search", f"Search: {response.query}", response.query,
+                  _describe_filters(response.filters.model_dump(mode="json")), [section], sources)
 
 
 def answer_report(answer: Answer, base_url: str = "") -> Report:
@@ -111,21 +111,21 @@ def answer_report(answer: Answer, base_url: str = "") -> Report:
         line = line.strip()
         if not line:
             continue
-        if not line.startswith("- ") and line.endswith(":") and not MARKER.search(line):
+        if not line.startswith("- ") and line.endswith(":") and not cited_numbers(line):
             if intro is None and not sections:
                 intro = line  # the lead line: "Three panels discussed ...:"
                 continue
             current = Section(line[:-1])
             sections.append(current)
             continue
-        if not MARKER.search(line) and not sections:
+        if not cited_numbers(line) and not sections:
             intro = f"{intro} {line}" if intro else line  # the lead, or why nothing was found
             continue
         if current is None:
             current = Section("Answer")
             sections.append(current)
         for sentence in claims(line.removeprefix("- ")):
-            numbers = tuple(int(n) for n in MARKER.findall(sentence) if 1 <= int(n) <= len(sources))
+            numbers = tuple(sorted(n for n in cited_numbers(sentence) if 1 <= n <= len(sources)))
             current.entries.append(Entry(sentence.strip(), numbers))
     count = 0
     for section in sections:
@@ -136,7 +136,7 @@ def answer_report(answer: Answer, base_url: str = "") -> Report:
                   _describe_filters(answer.filters_applied.model_dump(mode="json")), sections, sources, intro=intro)
 
 
-def comparison_report(comparison: Comparison, filters: Mapping[str, Any] | None = None, base_url: str = "") -> Report:
+def comparison_report(comparison: Comparison, filters: FilterSpec | None = None, base_url: str = "") -> Report:
     """A comparison as a report: a section per force, its passages best first, and the timeline as a table."""
     sources: list[Source] = []
     sections: list[Section] = []
@@ -144,8 +144,8 @@ def comparison_report(comparison: Comparison, filters: Mapping[str, Any] | None 
         section = Section(column.force, note=None if column.found else column.message)
         for result in column.results:
             n = len(sources) + 1
-            sources.append(_source(n, Citation.model_validate(result["citation"]), str(result["text"]), base_url))
-            section.entries.append(Entry(plain(str(result["snippet"])), (n,), str(result["rank"])))
+            sources.append(_source(n, result.citation, result.text, base_url))
+            section.entries.append(Entry(plain(result.snippet), (n,), str(result.rank)))
         sections.append(section)
     timeline = comparison.timeline
     table = None
@@ -154,7 +154,7 @@ def comparison_report(comparison: Comparison, filters: Mapping[str, Any] | None 
         rows = [[s.force, *(str(c) for c in s.counts), str(s.undated)] for s in timeline.series]
         table = (header, rows)
     return Report("comparison", f"Comparison: {comparison.question}", comparison.question,
-                  _describe_filters(filters or {}), sections, sources, table=table)
+                  _describe_filters(filters.model_dump(mode="json") if filters else {}), sections, sources, table=table)
 
 
 def cited(entry: Entry, report: Report) -> Sequence[Source]:

@@ -18,7 +18,8 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from precedent.search.export.report import MARKER, Report, Source, cited
+from precedent.search.citations import MARKER
+from precedent.search.export.report import Report, Source, cited
 
 # XML 1.0 cannot hold most control characters: a stray one in a parsed PDF would make python-docx raise.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

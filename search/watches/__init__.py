@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from precedent.ingest.dates import date_arg
 from precedent.ingest.errors import BadQuery, PrecedentError
 from precedent.ingest.forces import all_forces, force_named
-from precedent.search.filters import check_query, parse_filter_date
+from precedent.ingest.store import Store
+from precedent.search.filters import check_query
 from precedent.search.retrieve import Searcher
-from precedent.search.store import Store
 from precedent.search.watches.check import CheckReport, check_watches, relevance_gate
 from precedent.search.watches.feed import atom_feed, describe
 from precedent.search.watches.store import Watch, WatchEntry, WatchStore
@@ -34,7 +35,7 @@ def add_watch(watches: WatchStore, store: Store | None, query: str, forces: Sequ
                            f"{', '.join(f.name for f in all_forces()[:3])}")
         if force.name not in names:
             names.append(force.name)
-    start = parse_filter_date(since, "since")
+    start = date_arg(since, "since")
     return watches.add(query, names, start, store.fresh_watermark() if store is not None else 0)
 
 
@@ -43,15 +44,15 @@ def remove_watch(watches: WatchStore, watch_id: str) -> None:
         raise UnknownWatch(f"no watch '{watch_id[:40]}': list them with `precedent watch list` or GET /watches")
 
 
-def check_after_ingest(searcher: Searcher) -> CheckReport:
-    """Run after every ingest or crawl: check the watches against the new and changed chunks, or, when no watch
-    was ever saved, just let the queue go."""
+def check_after_ingest(searcher: Searcher, store: Store) -> CheckReport:
+    """Run after every ingest or crawl: check the watches against the new and changed chunks in ``store`` (the
+    index ``searcher`` reads), or, when no watch was ever saved, just let the queue go."""
     settings = searcher.settings
     if not WatchStore.exists(settings):
-        searcher.store.consume_fresh(searcher.store.fresh_watermark())
+        store.consume_fresh(store.fresh_watermark())
         return CheckReport()
     with WatchStore.open(settings) as watches:
-        return check_watches(searcher, watches)
+        return check_watches(searcher, store, watches)
 
 
 __all__ = ["CheckReport", "UnknownWatch", "Watch", "WatchEntry", "WatchStore", "add_watch", "atom_feed",

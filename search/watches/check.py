@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from precedent.ingest.errors import BadQuery
+from precedent.ingest.records import Filters
+from precedent.ingest.store import Store
 from precedent.search.relevance import RelevanceJudge
 from precedent.search.retrieve import Searcher, SearchHit
-from precedent.search.store import Filters
 from precedent.search.watches.store import Watch, WatchStore
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def _filters(searcher: Searcher, watch: Watch, document_ids: Sequence[str]) -> F
     forces = tuple(f for f in watch.forces if f in known)
     if watch.forces and not forces:
         return None
-    return Filters(forces=forces, since=watch.since, document_ids=tuple(document_ids))
+    return Filters(force=forces, since=watch.since, document_id=tuple(document_ids))
 
 
 def check_watch(searcher: Searcher, watch: Watch, fresh: Sequence[tuple[int, str, str]]) -> list[tuple[SearchHit, float]]:
@@ -78,13 +79,15 @@ def check_watch(searcher: Searcher, watch: Watch, fresh: Sequence[tuple[int, str
     return matched
 
 
-def check_watches(searcher: Searcher, watches: WatchStore) -> CheckReport:
-    """Check every watch against the queued new and changed chunks, record what matched, then drop the queue."""
+def check_watches(searcher: Searcher, store: Store, watches: WatchStore) -> CheckReport:
+    """Check every watch against the new and changed chunks queued in ``store`` (the index ``searcher``
+    reads), record what matched, then drop the queue. The queue is the store's to write: search only
+    reads the index, so the caller hands over the store it ingested into."""
     report = CheckReport()
     all_watches = watches.watches()
     report.watches = len(all_watches)
     while True:
-        fresh = searcher.store.fresh_chunks(QUEUE_BATCH)
+        fresh = store.fresh_chunks(QUEUE_BATCH)
         if not fresh:
             return report
         report.chunks += len(fresh)
@@ -93,4 +96,4 @@ def check_watches(searcher: Searcher, watches: WatchStore) -> CheckReport:
             if found:
                 added = watches.add_entries(watch, [(hit.citation, hit.chunk.text, score) for hit, score in found])
                 report.new_entries[watch.watch_id] = report.new_entries.get(watch.watch_id, 0) + added
-        searcher.store.consume_fresh(max(seq for seq, _, _ in fresh))
+        store.consume_fresh(max(seq for seq, _, _ in fresh))

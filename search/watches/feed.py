@@ -12,7 +12,8 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from precedent.search.citations import human_date, passage_link
+from precedent.ingest.dates import human_date
+from precedent.search.citations import passage_link
 from precedent.search.watches.store import Watch, WatchEntry
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -1,7 +1,8 @@
 """The index: chromadb for vectors, SQLite beside it for the registry and the FTS5 lexical index.
 
-This is the only module that touches chromadb or SQLite. SQLite is the source of truth: a chunk
-exists when its row does. Each document is written in three steps recorded in a journal, so an
+The index is written by ingest and read by search, and this is the only module that touches
+chromadb or the index's SQLite database (the crawl keeps its own state database, and query
+stemming uses an in-memory one). SQLite is the source of truth: a chunk exists when its row does. Each document is written in three steps recorded in a journal, so an
 interrupted write is rolled forward or back on the next open, and readers never see half of one:
 
 1. journal the new chunk ids (``pending``), then add their vectors to Chroma;
@@ -20,25 +21,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlparse
 
 import numpy as np
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from precedent.ingest.errors import StoreMismatch, StoreMissing, StoreUnavailable
 from precedent.ingest.facts import Fact, HearingFact, PreceptFact
-from precedent.ingest.records import AgendaItem, Chunk, Document
+from precedent.ingest.records import AgendaItem, Chunk, Document, Filters, ParsedDocument
 from precedent.ingest.settings import Settings, quiet_and_offline
 
-log = logging.getLogger(__name__)
-
-_FACT = TypeAdapter(Fact)
+_FACT: TypeAdapter[PreceptFact | HearingFact] = TypeAdapter(Fact)
 
 SCHEMA_VERSION = 1
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
@@ -108,23 +107,51 @@ CREATE TABLE IF NOT EXISTS journal (
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Restrictions applied inside retrieval, before the cut to k."""
+class EmbeddedDocument:
+    """A parsed document with one vector per chunk, and the facts read from it: what a write takes."""
 
-    forces: tuple[str, ...] = ()
-    since: dt.date | None = None
-    until: dt.date | None = None
-    doc_type: str | None = None
-    document_ids: tuple[str, ...] = ()
-
-    def is_empty(self) -> bool:
-        return not (self.forces or self.since or self.until or self.doc_type or self.document_ids)
+    parsed: ParsedDocument
+    vectors: np.ndarray
+    facts: Sequence[PreceptFact | HearingFact] = ()
 
 
 @dataclass(frozen=True)
 class StoredChunk:
     chunk: Chunk
     document: Document
+
+
+class Counts(BaseModel):
+    documents: int
+    chunks: int
+
+
+class IndexStats(BaseModel):
+    documents: int
+    chunks: int
+    by_force: dict[str, Counts]
+    by_type: dict[str, Counts]
+    model: str | None
+    data_dir: str
+
+
+class IndexReader(Protocol):
+    """What search needs of the index: queries and reads, never writes (those are ingest's)."""
+
+    def dense_query(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]: ...
+    def lexical_query(self, match: str, n: int, filters: Filters) -> list[tuple[str, float]]: ...
+    def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]: ...
+    def approximate_chunk_count(self) -> int: ...
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]: ...
+    def get_document(self, document_id: str) -> ParsedDocument | None: ...
+    def list_documents(self) -> list[Document]: ...
+    def known_forces(self) -> list[str]: ...
+    def counts(self) -> tuple[int, int]: ...
+    def vector_count(self) -> int: ...
+    def facets(self) -> dict[str, object]: ...
+    def is_empty(self) -> bool: ...
+    def check_compatible(self, model: str | None = None, dimension: int | None = None) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -165,8 +192,7 @@ class Store:
                     "choose a writable one with --data-dir or PRECEDENT_DATA_DIR"
                 ) from exc
         try:
-            with self._conn() as conn:
-                conn.executescript(_SCHEMA.replace("{tokenizer}", FTS_TOKENIZER))
+            self._connection().executescript(_SCHEMA.replace("{tokenizer}", FTS_TOKENIZER))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
         self._collection = None
@@ -189,10 +215,6 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
-
-    @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        yield self._connection()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -336,54 +358,51 @@ class Store:
         ).fetchone()
         return row["content_hash"] if row else None
 
-    def write_document(self, doc: Document, text: str, chunks: list[Chunk], vectors: np.ndarray,
-                       facts: Sequence[PreceptFact | HearingFact] = ()) -> None:
-        """Add or replace one document everywhere, atomically as readers see it."""
-        self.write_documents([(doc, text, chunks, vectors)], facts={doc.document_id: facts})
-
-    def write_documents(self, batch: Sequence[tuple[Document, str, list[Chunk], np.ndarray]],
-                        facts: Mapping[str, Sequence[PreceptFact | HearingFact]] | None = None) -> None:
-        """Add or replace several documents, each atomic as readers see it, with their facts (by document id).
+    def write_documents(self, batch: Sequence[EmbeddedDocument]) -> None:
+        """Add or replace several documents, each atomic as readers see it.
 
         One Chroma call and one SQLite transaction per step for the whole batch: per-document round
         trips cost more than parsing when thousands of documents are ingested.
         """
-        facts = facts or {}
         if not batch:
             return
-        for doc, _, chunks, vectors in batch:
-            if len(chunks) != len(vectors):
-                raise ValueError(f"one vector per chunk ({doc.document_id})")
-        new_ids = [c.chunk_id for _, _, chunks, _ in batch for c in chunks]
+        for item in batch:
+            if len(item.parsed.chunks) != len(item.vectors):
+                raise ValueError(f"one vector per chunk ({item.parsed.document.document_id})")
+        new_ids = [c.chunk_id for item in batch for c in item.parsed.chunks]
         metadatas = [
             {"document_id": doc.document_id, "force": doc.force or "", "doc_type": doc.doc_type,
              "date": _date_int(doc.meeting_date)}
-            for doc, _, chunks, _ in batch for _ in chunks
+            for item in batch for doc in [item.parsed.document] for _ in item.parsed.chunks
         ]
         with self._write_lock:
             with self._transaction() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO journal(document_id, stage, new_ids, old_ids) VALUES (?, 'pending', ?, '[]')",
-                    [(doc.document_id, json.dumps([c.chunk_id for c in chunks])) for doc, _, chunks, _ in batch],
+                    [(item.parsed.document.document_id, json.dumps([c.chunk_id for c in item.parsed.chunks]))
+                     for item in batch],
                 )
             if new_ids:
-                self._chroma_add(new_ids, np.concatenate([v for *_, v in batch if len(v)]), metadatas)
+                self._chroma_add(new_ids, np.concatenate([item.vectors for item in batch if len(item.vectors)]),
+                                 metadatas)
             stale: list[str] = []
             with self._transaction() as conn:
-                for doc, text, chunks, _ in batch:
-                    stale_doc = self._swap_rows(conn, doc, text, chunks, facts.get(doc.document_id, ()))
+                for item in batch:
+                    stale_doc = self._swap_rows(conn, item.parsed, item.facts)
                     conn.execute("UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
-                                 (json.dumps(stale_doc), doc.document_id))
+                                 (json.dumps(stale_doc), item.parsed.document.document_id))
                     stale.extend(stale_doc)
             self._chroma_delete(stale)
             with self._transaction() as conn:
-                conn.executemany("DELETE FROM journal WHERE document_id = ?", [(d.document_id,) for d, *_ in batch])
+                conn.executemany("DELETE FROM journal WHERE document_id = ?",
+                                 [(item.parsed.document.document_id,) for item in batch])
 
     @staticmethod
-    def _swap_rows(conn: sqlite3.Connection, doc: Document, text: str, chunks: list[Chunk],
+    def _swap_rows(conn: sqlite3.Connection, parsed: ParsedDocument,
                    facts: Sequence[PreceptFact | HearingFact] = ()) -> list[str]:
         """Replace a document's registry row, chunks, FTS entries and facts; queue its fresh chunks;
         return the chunk ids it no longer has."""
+        doc, text, chunks = parsed.document, parsed.text, parsed.chunks
         old = conn.execute("SELECT chunk_id, text FROM chunks WHERE document_id = ?", (doc.document_id,)).fetchall()
         old_ids = [r[0] for r in old]
         old_texts = {" ".join(r[1].split()) for r in old}
@@ -459,14 +478,15 @@ class Store:
         ).fetchall()
         return [self._document(r) for r in rows]
 
-    def get_document(self, document_id: str) -> tuple[Document, str, list[Chunk]] | None:
+    def get_document(self, document_id: str) -> ParsedDocument | None:
+        """A stored document with its cleaned text and chunks, as it was written."""
         conn = self._connection()
         row = conn.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
         if row is None:
             return None
         chunks = [self._chunk(r) for r in conn.execute(
             "SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,))]
-        return self._document(row), row["text"], chunks
+        return ParsedDocument(self._document(row), row["text"], chunks)
 
     @staticmethod
     def _chunk(row: sqlite3.Row) -> Chunk:
@@ -504,6 +524,10 @@ class Store:
         """Cheap upper bound on the number of chunks (rowids only grow): for query planning."""
         return int(self._connection().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
 
+    def vector_count(self) -> int:
+        with self._chroma():
+            return int(self.collection.count())
+
     def counts(self) -> tuple[int, int]:
         conn = self._connection()
         docs = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
@@ -527,7 +551,7 @@ class Store:
             "date_range": {"min": span[0], "max": span[1]}, "documents": docs, "chunks": chunks,
         }
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> IndexStats:
         conn = self._connection()
         docs, chunks = self.counts()
         by_force = conn.execute(
@@ -536,12 +560,12 @@ class Store:
         by_type = conn.execute(
             "SELECT doc_type AS k, count(*) AS d, sum(chunk_count) AS c FROM documents GROUP BY k ORDER BY k"
         ).fetchall()
-        return {
-            "documents": docs, "chunks": chunks,
-            "by_force": {r["k"]: {"documents": r["d"], "chunks": r["c"]} for r in by_force},
-            "by_type": {r["k"]: {"documents": r["d"], "chunks": r["c"]} for r in by_type},
-            "model": self.meta().get("model"), "data_dir": str(self.settings.data_dir),
-        }
+        return IndexStats(
+            documents=docs, chunks=chunks,
+            by_force={r["k"]: Counts(documents=r["d"], chunks=r["c"]) for r in by_force},
+            by_type={r["k"]: Counts(documents=r["d"], chunks=r["c"]) for r in by_type},
+            model=self.meta().get("model"), data_dir=str(self.settings.data_dir),
+        )
 
     def known_forces(self) -> list[str]:
         return [r[0] for r in self._connection().execute(
@@ -616,12 +640,12 @@ class Store:
     @staticmethod
     def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
         clauses: list[dict] = []  # type: ignore[type-arg]
-        if filters.forces:
-            clauses.append({"force": {"$in": list(filters.forces)}})
+        if filters.force:
+            clauses.append({"force": {"$in": list(filters.force)}})
         if filters.doc_type:
             clauses.append({"doc_type": filters.doc_type})
-        if filters.document_ids:
-            clauses.append({"document_id": {"$in": list(filters.document_ids)}})
+        if filters.document_id:
+            clauses.append({"document_id": {"$in": list(filters.document_id)}})
         if filters.since:
             clauses.append({"date": {"$gte": _date_int(filters.since)}})
         if filters.until:
@@ -641,15 +665,15 @@ class Store:
         if not filters.is_empty():
             inner.append("JOIN chunks fc ON fc.rowid = chunks_fts.rowid "
                          "JOIN documents d ON d.document_id = fc.document_id")
-            if filters.forces:
-                where.append(f"d.force IN ({','.join('?' * len(filters.forces))})")
-                params.extend(filters.forces)
+            if filters.force:
+                where.append(f"d.force IN ({','.join('?' * len(filters.force))})")
+                params.extend(filters.force)
             if filters.doc_type:
                 where.append("d.doc_type = ?")
                 params.append(filters.doc_type)
-            if filters.document_ids:
-                where.append(f"d.document_id IN ({','.join('?' * len(filters.document_ids))})")
-                params.extend(filters.document_ids)
+            if filters.document_id:
+                where.append(f"d.document_id IN ({','.join('?' * len(filters.document_id))})")
+                params.extend(filters.document_id)
             if filters.since:
                 where.append("d.meeting_date >= ?")
                 params.append(filters.since.isoformat())
