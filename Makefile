@@ -1,4 +1,4 @@
-# Everything a fresh machine needs: `make demo` (ingest the seeds, serve) and `make test`.
+# Everything a fresh machine needs: `make demo` (ingest the seeds and the panels corpus, serve) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
@@ -29,8 +29,9 @@ dev:
 	$(PIP) install -q -e ".[test]"
 	$(PIP) install -q --no-deps "unstructured-inference==1.6.14"
 
+# Each folder's manifest.csv says which files are papers (its README and question files are not).
 demo: install
-	$(VENV)/bin/precedent ingest $(SEEDS)
+	$(VENV)/bin/precedent ingest $(SEEDS) $(PANELS)
 	$(VENV)/bin/precedent serve --port $(PORT)
 
 test: install
@@ -40,8 +41,10 @@ test: install
 test-fast: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit
 
+# Seeds and panels in one index, each set guarded by its floors in eval/floors.json.
 eval: install
-	$(VENV)/bin/precedent eval $(SEEDS)/questions.jsonl --check-floors eval/floors.json
+	$(VENV)/bin/precedent eval $(SEEDS)/questions.jsonl $(PANELS)/questions.jsonl --traps $(PANELS)/traps.jsonl \
+		--check-floors eval/floors.json
 	$(VENV)/bin/precedent eval $(PANELS)/facts.jsonl --facts --check-floors eval/floors_facts.json
 
 bench: install

@@ -43,6 +43,8 @@ class AskRequest(BaseModel):
     filters: FilterSpec | None = None
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
+    use_cues: bool = Field(default=True, description="Let forces, dates and document types named in the question "
+                                                     "filter the search (see `cues` in the answer)")
     format: OutputFormat = Field(default="json", description="json, or an export of the answer: csv | md | docx")
 
     def turns(self) -> list[Turn]:
@@ -72,11 +74,13 @@ def _llm_off() -> JSONResponse:
 def ask_route(body: AskRequest, request: Request, searcher: Annotated[Searcher, Depends(get_searcher)],
               settings: Annotated[Settings, Depends(get_settings)]) -> Answer | Response:
     if body.mode == "extractive":
-        answer = ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+        answer = ask(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                     use_cues=body.use_cues)
     elif not settings.llm_url:
         return _llm_off()
     else:
-        retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+        retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                             use_cues=body.use_cues)
         client = LLMClient(settings)
         try:
             answer = llm_answer(client, retrieved)
@@ -98,7 +102,8 @@ def ask_stream_route(
     if not settings.llm_url:
         return _llm_off()
     # Retrieval errors (a bad filter) are raised here, before the stream starts, so they stay a 422.
-    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns())
+    retrieved = retrieve(searcher, body.question, k=body.k, filters=body.filters, history=body.turns(),
+                         use_cues=body.use_cues)
     client = LLMClient(settings)
 
     def events() -> Iterator[str]:

@@ -17,7 +17,8 @@ from precedent.ingest.store import Store
 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt/.html/.pdf/.docx")],
-    manifest: Annotated[Optional[Path], typer.Option(help="CSV of metadata (columns as the seeds' manifest.csv)")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help="CSV of metadata (columns as the seeds' manifest.csv); inside folders only the files it lists are ingested, as with a folder's own manifest.csv")] = None,
+    include_md: Annotated[bool, typer.Option("--include-md", help="Also ingest Markdown (.md) files found in folders")] = False,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -25,7 +26,7 @@ def ingest(
     if manifest is not None and not manifest.is_file():
         raise PrecedentError(f"{manifest}: manifest not found; give the path of a CSV file")
     settings = settings_for(data_dir)
-    report = ingest_paths(paths, settings, manifest=manifest, progress=not json_out)
+    report = ingest_paths(paths, settings, manifest=manifest, include_md=include_md, progress=not json_out)
     watched = check_after_ingest_cli(settings)
     if json_out:
         emit({**report.to_dict(), "watches": watched})

@@ -60,6 +60,7 @@ def ask_command(
     until: Until = None,
     doc_type: DocType = None,
     llm: Annotated[bool, typer.Option("--llm", help="Have the LLM at PRECEDENT_LLM_URL write it")] = False,
+    cues: Annotated[bool, typer.Option("--cues/--no-cues", help="Let forces and dates named in the question filter it")] = True,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
     fmt: Format = None,
@@ -73,11 +74,11 @@ def ask_command(
     if llm:
         client = LLMClient(settings)
         try:
-            answer = llm_answer(client, retrieve(searcher, question, k=k, filters=filters))
+            answer = llm_answer(client, retrieve(searcher, question, k=k, filters=filters, use_cues=cues))
         finally:
             client.close()
     else:
-        answer = ask(searcher, question, k=k, filters=filters)
+        answer = ask(searcher, question, k=k, filters=filters, use_cues=cues)
     if fmt:
         write_export(answer_report(answer, settings.public_url or ""), fmt, output)
         return

@@ -2,7 +2,8 @@
 
 ``bm25-naive``: rank-bm25 over 1,000/200 recursive character chunks of the cleaned text.
 ``dense-naive``: the LangChain quick-start — MiniLM over the same chunks in an in-memory chromadb.
-Both read the same cleaned document text Precedent indexed, so only retrieval differs.
+``rrf-naive``: the two fused by reciprocal rank, with Precedent's own fusion function and candidate depth.
+All read the same cleaned document text Precedent indexed, so only retrieval differs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from precedent.eval.matching import Passage
 from precedent.ingest.embed import Encoder
+from precedent.search.retrieve import rrf
 
 NAIVE_CHUNK_SIZE = 1000
 NAIVE_CHUNK_OVERLAP = 200
@@ -59,10 +61,12 @@ class BM25Naive:
         self.chunks = chunks
         self._bm25 = BM25Okapi([bm25_tokens(c.text) for c in chunks])
 
-    def retrieve(self, question: str, k: int) -> list[Passage]:
+    def rank(self, question: str, k: int) -> list[int]:
         scores = self._bm25.get_scores(bm25_tokens(question))
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [self.chunks[i] for i in order]
+        return [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        return [self.chunks[i] for i in self.rank(question, k)]
 
 
 class DenseNaive:
@@ -84,10 +88,27 @@ class DenseNaive:
         for start in range(0, len(chunks), 2000):
             self._collection.add(ids=ids[start: start + 2000], embeddings=vectors[start: start + 2000])
 
-    def retrieve(self, question: str, k: int) -> list[Passage]:
+    def rank(self, question: str, k: int) -> list[int]:
         if not self.chunks:
             return []
         vector = self.embedder.encode_query(question)
         result = self._collection.query(query_embeddings=[vector.tolist()], n_results=min(k, len(self.chunks)),
                                         include=[])
-        return [self.chunks[int(i)] for i in result["ids"][0]]
+        return [int(i) for i in result["ids"][0]]
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        return [self.chunks[i] for i in self.rank(question, k)]
+
+
+class RRFNaive:
+    """BM25 and dense over the naive chunks, fused as Precedent fuses its own two sides."""
+
+    name = "rrf-naive"
+
+    def __init__(self, bm25: BM25Naive, dense: DenseNaive, *, candidates: int = 50, rrf_k: int = 60) -> None:
+        self.bm25, self.dense, self.candidates, self.rrf_k = bm25, dense, candidates, rrf_k
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        depth = max(self.candidates, k * 3)
+        sides = [[(str(i), 0.0) for i in side.rank(question, depth)] for side in (self.dense, self.bm25)]
+        return [self.bm25.chunks[int(i)] for i, _ in rrf(sides, k=self.rrf_k)[:k]]

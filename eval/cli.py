@@ -12,10 +12,12 @@ from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
 from precedent.eval.bench.query import format_query, run_query_bench
 from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 from precedent.eval.facts import facts_command, format_facts
-from precedent.eval.questions import load_questions
+from precedent.eval.floors import check_floors as floors_check
+from precedent.eval.metadata import measure_corpora
+from precedent.eval.questions import load_questions, load_traps
 from precedent.eval.report import write_report
-from precedent.eval.run import build_index, format_result, parse_systems, run_eval
-from precedent.eval.run import check_floors as floors_check
+from precedent.eval.run import OFFTOPIC_PATH, build_index, load_offtopic, parse_systems, run_eval
+from precedent.eval.tables import format_result
 from precedent.ingest.errors import PrecedentError
 from precedent.search.retrieve import Searcher
 
@@ -29,42 +31,52 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
 
 
 def eval_command(
-    questions: Annotated[Path, typer.Argument(help="Question set: JSONL with id, question, evidence [{file|document_id, quote}]")],
-    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Folder of documents to index (default: the questions file's folder)")] = None,
+    questions: Annotated[list[Path], typer.Argument(help="Question sets: JSONL with id, question, evidence [{file|document_id, quote}] (optional category, force). Each is a set named after its folder")],
+    corpus: Annotated[Optional[list[Path]], typer.Option("--corpus", help="Folder of documents to index, repeatable; one index holds them all (default: each question file's folder). A folder's manifest.csv says what it holds")] = None,
+    traps: Annotated[Optional[list[Path]], typer.Option("--traps", help="Questions the archive cannot answer (traps.jsonl: kind near|force|off), repeatable: refusal by kind")] = None,
+    offtopic: Annotated[Optional[Path], typer.Option("--offtopic", help="Off-topic questions that must be refused (default: eval/data/offtopic.jsonl)")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Results per question that count (metrics @1..@10 are always given)")] = 10,
-    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated: bm25-naive, dense-naive, dense, lexical, hybrid (default: all)")] = None,
+    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated: bm25-naive, dense-naive, rrf-naive, dense, lexical, hybrid (default: all)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report to this file")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index the corpus here (default: a cached temp dir per corpus)")] = None,
-    check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a metric falls below the floors in this JSON file (eval/floors.json)")] = None,
-    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score the extractive answers")] = True,
-    facts: Annotated[bool, typer.Option("--facts", help="The file is ground-truth precept and hearing facts (facts.jsonl): score the facts read at ingest")] = False,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Index the corpora here (default: a cached temp dir per set of corpora)")] = None,
+    check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a figure falls below the floors in this JSON file (eval/floors.json)")] = None,
+    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score /ask answers and trap refusals")] = True,
+    metadata: Annotated[bool, typer.Option("--metadata/--no-metadata", help="Also measure metadata read off each corpus without its manifest, against the manifest")] = True,
+    facts: Annotated[bool, typer.Option("--facts", help="The file is ground-truth precept and hearing facts (facts.jsonl): score the facts read at ingest (eval/facts.py)")] = False,
 ) -> None:
-    """Measure retrieval (and answer) quality on a question set, beside naive baselines."""
+    """Measure retrieval, answers and refusals on one or more question sets over one index, beside naive baselines."""
     if facts:
-        outcome = facts_command(questions, corpus, data_dir, check_floors)
+        if len(questions) != 1:
+            raise PrecedentError("--facts takes one facts file (facts.jsonl)")
+        outcome = facts_command(questions[0], corpus, data_dir, check_floors)
         typer.echo(json.dumps(outcome.to_dict(), indent=2) if json_out else format_facts(outcome))
         if outcome.floors is not None and not outcome.floors["ok"]:
             raise typer.Exit(1)
         return
     say = _progress(not json_out)
     names = parse_systems(systems)
-    items = load_questions(questions)
-    corpus = corpus or questions.resolve().parent
-    say(f"indexing {corpus}")
-    settings, ingest = build_index(corpus, data_dir)
+    if offtopic is not None and not offtopic.is_file():
+        raise PrecedentError(f"{offtopic}: no such off-topic question file (JSONL, one {{\"id\", \"question\"}} a line)")
+    items = [q for path in questions for q in load_questions(path)]
+    trap_items = [t for path in traps or [] for t in load_traps(path)]
+    corpora = list(dict.fromkeys(c.resolve() for c in (corpus or [q.resolve().parent for q in questions])))
+    say(f"indexing {', '.join(map(str, corpora))}")
+    settings, ingest = build_index(corpora, data_dir)
     if ingest.failed:
         say(f"warning: {len(ingest.failed)} files could not be indexed, e.g. {ingest.failed[0].path}: {ingest.failed[0].error}")
     searcher = Searcher(settings)
     try:
-        result = run_eval(items, searcher, systems=names, k=k, answers=answers, questions_file=questions,
-                          corpus=corpus, progress=say)
+        result = run_eval(items, searcher, systems=names, k=k, answers=answers, traps=trap_items,
+                          offtopic=load_offtopic(offtopic or OFFTOPIC_PATH), questions_files=questions,
+                          corpora=corpora, progress=say)
     finally:
         searcher.store.close()
+    if metadata:
+        result.metadata = measure_corpora(corpora, settings, progress=say)
     if check_floors is not None:
         result.floors = floors_check(result, check_floors)
     if report is not None:
-
         write_report(report, result)
         say(f"report written to {report}")
     if json_out:
@@ -89,23 +101,19 @@ def bench_command(
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
     if which == "ingest":
-
         result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
         text = format_ingest(result)
     elif which == "query":
-
         result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "encoded", log=say)
         text = format_query(result)
     elif which == "scale":
-
         result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)
     else:
         raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
     if report is not None:
-
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")
     if json_out:

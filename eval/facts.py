@@ -373,10 +373,10 @@ def format_facts(result: FactsResult) -> str:
     return "\n".join(lines)
 
 
-def facts_command(facts_path: Path, corpus: Path | None, data_dir: Path | None,
+def facts_command(facts_path: Path, corpora: Sequence[Path] | None, data_dir: Path | None,
                   floors: Path | None) -> FactsResult:
     """What `precedent eval FACTS.jsonl --facts` runs; the caller prints and sets the exit code."""
-    result = run_facts_eval(facts_path, [corpus] if corpus else None, data_dir)
+    result = run_facts_eval(facts_path, corpora, data_dir)
     if floors is not None:
         result.floors = check_facts_floors(result, floors)
     return result

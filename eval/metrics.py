@@ -7,7 +7,7 @@ then averaged; the per-question rows and a per-force breakdown come from the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from precedent.eval.matching import Passage, evidence_ranks, same_document
@@ -30,6 +30,8 @@ class QuestionRow:
     passages: list[Passage] = field(default_factory=list)
     forces: tuple[str, ...] = ()
     seconds: float = 0.0
+    set_name: str = ""
+    group: str = ""  # the question's category, else its set (see Question.group)
 
     def recall_at(self, k: int) -> float:
         return evidence_recall(self.ranks, k)
@@ -85,6 +87,7 @@ def score_question(question: Question, passages: list[Passage], *, seconds: floa
         id=question.id, question=question.question, evidence=question.evidence,
         ranks=evidence_ranks(passages, question.evidence), doc_ranks=doc_ranks, passages=passages,
         forces=forces if forces is not None else question.forces, seconds=seconds,
+        set_name=question.set_name, group=question.group,
     )
 
 
@@ -100,6 +103,23 @@ def recall_curve(rows: Sequence[QuestionRow], depth: int) -> list[float]:
     if not rows:
         return []
     return [sum(r.recall_at(k) for r in rows) / len(rows) for k in range(1, depth + 1)]
+
+
+def by_key(rows: Sequence[QuestionRow], key: Callable[[QuestionRow], str]) -> dict[str, dict[str, float]]:
+    """Mean metrics per value of ``key`` (a set, a category), in order of first appearance."""
+    groups: dict[str, list[QuestionRow]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return {name: {**mean_metrics(group), "questions": len(group)} for name, group in groups.items()}
+
+
+def by_set(rows: Sequence[QuestionRow]) -> dict[str, dict[str, float]]:
+    return by_key(rows, lambda r: r.set_name)
+
+
+def by_category(rows: Sequence[QuestionRow]) -> dict[str, dict[str, float]]:
+    """Per question category (single, noforce, cross, paraphrase); a set without categories is one row."""
+    return by_key(rows, lambda r: r.group or r.set_name)
 
 
 def by_force(rows: Sequence[QuestionRow]) -> dict[str, dict[str, float]]:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from precedent.eval.metadata import SHOWN
+from precedent.eval.questions import TRAP_KINDS
 from precedent.eval.run import METRICS, PRIMARY, EvalResult
 
 _CSS = """
@@ -114,21 +116,45 @@ def scale_plot(rows: Sequence[dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def eval_section(result: EvalResult) -> str:
-    parts = [f"<p>{len(next(iter(result.systems.values())).rows) if result.systems else 0} questions; index "
-             f"{result.index['documents']} documents / {result.index['chunks']} chunks; k = {result.k}. "
-             f"<span class=small>questions: {_esc(result.questions_file)}; corpus: {_esc(result.corpus)}</span></p>"]
+def metrics_table(result: EvalResult, scope: str | None = None) -> str:
+    """Systems against metrics, for all questions or one set, with the hybrid / best-baseline ratios."""
     rows, classes = [], []
     for name, s in result.systems.items():
-        rows.append([f"<td>{_esc(name)}</td>"] + [_num(s.metrics[m]) for m in METRICS]
-                    + [_num(s.latency()["p50"], 1)])
+        got = s.metrics_for(scope)
+        rows.append([f"<td>{_esc(name)}</td>"] + [_num(got.get(m)) for m in METRICS]
+                    + ([_num(s.latency()["p50"], 1)] if scope is None else []))
         classes.append("best" if name == PRIMARY else "")
-    comparison = result.comparison()
+    comparison = result.comparison(scope)
     if comparison:
         rows.append([f"<td>{PRIMARY} / best baseline</td>"] + [_num(v, 2) for v in comparison["ratio"].values()]
-                    + ["<td></td>"])
+                    + (["<td></td>"] if scope is None else []))
         classes.append("")
-    parts.append("<h2>Retrieval</h2>" + _table(["system", *METRICS, "p50 ms"], rows, classes))
+    return _table(["system", *METRICS, *(["p50 ms"] if scope is None else [])], rows, classes)
+
+
+def categories_table(result: EvalResult) -> str:
+    first = next(iter(result.systems.values()))
+    header = ["category", "questions"] + [f"{n} R@10 / nDCG@10" for n in result.systems]
+    rows = []
+    for category, row in first.per_category.items():
+        cells = [f"<td class=n>{s.per_category.get(category, {}).get('recall@10', 0):.3f} / "
+                 f"{s.per_category.get(category, {}).get('ndcg@10', 0):.3f}</td>" for s in result.systems.values()]
+        rows.append([f"<td>{_esc(category)}</td>", _num(int(row["questions"]))] + cells)
+    return _table(header, rows)
+
+
+def eval_section(result: EvalResult) -> str:
+    total = len(next(iter(result.systems.values())).rows) if result.systems else 0
+    parts = [f"<p>{total} questions in {_esc(', '.join(result.question_sets()))}; one index of "
+             f"{result.index['documents']} documents / {result.index['chunks']} chunks; k = {result.k}. "
+             f"<span class=small>questions: {_esc('; '.join(result.questions_files))}; corpora: "
+             f"{_esc('; '.join(result.corpora))}</span></p>"]
+    parts.append("<h2>Retrieval, all questions</h2>" + metrics_table(result))
+    if len(result.question_sets()) > 1:
+        for name in result.question_sets():
+            parts.append(f"<h2>Retrieval, {_esc(name)}</h2>" + metrics_table(result, name))
+    if result.systems:
+        parts.append("<h2>By question category</h2>" + categories_table(result))
     parts.append(recall_plot(result))
     parts.append(latency_plot({n: s.latencies_ms for n, s in result.systems.items()},
                               "In-process retrieval latency per question"))
@@ -156,22 +182,48 @@ def eval_section(result: EvalResult) -> str:
                      + _table(["id", "question", "evidence (first rank)", "R@10", "nDCG@10", "ranks 1-3"], q_rows))
     if result.answers:
         parts.append("<h2>Answers</h2>" + answers_html(result.answers))
+    if result.metadata:
+        parts.append("<h2>Metadata read without a manifest</h2>" + metadata_html(result))
     if result.floors is not None:
         verdict = "passed" if result.floors["ok"] else "FAILED: " + "; ".join(result.floors["failures"])
         parts.append(f"<h2>Regression floors</h2><p>{_esc(result.floors['file'])}: {_esc(verdict)}</p>")
     return "\n".join(parts)
 
 
+def _count(n: int | None, total: int | None) -> str:
+    return "<td class=n>-</td>" if not total else f"<td class=n>{n}/{total}</td>"
+
+
 def answers_html(answers: dict[str, Any]) -> str:
     if "skipped" in answers:
         return f"<p>Skipped: {_esc(answers['skipped'])}</p>"
-    rows = [[f"<td>{_esc(label)}</td>", _num(answers.get(key), 3)] for key, label in (
-        ("cites_evidence", "answers citing an evidence passage"),
-        ("sentences_cited", "answer sentences with a valid [n] citation"),
-        ("found_on_topic", "dev questions answered (found)"),
-        ("offtopic_not_found", "off-topic questions correctly not found"),
-    )]
-    return _table(["measure", "share"], rows)
+    rows = []
+    for name, a in (answers.get("by_set") or {}).items():
+        rows.append([f"<td>{_esc(name)}</td>", _count(a["found_n"], a["questions"]),
+                     _count(a["cites_evidence_n"], a["questions"]),
+                     _count(a["single_force_only_n"], a["single_force_questions"]), _num(a["sentences_cited"])])
+    parts = [_table(["set", "found (answerable)", "cites an evidence passage", "single-force: cites only that force",
+                     "sentences with a valid [n]"], rows)]
+    refusal = answers.get("refusal") or {}
+    if refusal:
+        trap_rows = [[f"<td>{_esc(name)}</td>"] + [_count(kinds[k]["refused"], kinds[k]["questions"]) if k in kinds
+                                                   else "<td></td>" for k in TRAP_KINDS]
+                     for name, kinds in refusal.items()]
+        parts.append("<p>Traps answered found:false, by kind:</p>" + _table(["set", *TRAP_KINDS], trap_rows))
+    return "\n".join(parts)
+
+
+def metadata_html(result: EvalResult) -> str:
+    rows = []
+    for m in result.metadata:
+        acc, counts = m.accuracy(), m.counts()
+        rows.append([f"<td>{_esc(m.name)}</td>", _num(counts["papers"])] + [_num(acc[f]) for f in SHOWN]
+                    + [_count(counts["dated_right"], counts["dated_papers"]),
+                       _count(counts["titles_exact"], counts["papers"])])
+    misses = [f"<li>{_esc(m.name)} {_esc(r.file)} {_esc(f)}: read {_esc(r.inferred.get(f))}, manifest "
+              f"{_esc(r.expected.get(f))}</li>" for m in result.metadata for r in m.rows for f in SHOWN if not r.right(f)]
+    return (_table(["corpus", "papers", *SHOWN, "dated papers", "exact titles"], rows)
+            + (f"<ul class=small>{''.join(misses)}</ul>" if misses else ""))
 
 
 def bench_section(bench: dict[str, Any]) -> str:

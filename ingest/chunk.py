@@ -26,8 +26,9 @@ _RESOLUTION = re.compile(
     re.IGNORECASE,
 )
 _AGENDA_ITEM = re.compile(r"^(?:agenda\s+)?(?:item|minute)\s+(?:no\.?\s*)?(\d{1,3}[a-z]?)\b", re.IGNORECASE)
-# In printed minutes, "48. POLICE AND CRIME PLAN" opens agenda item 48; in reports the same shape is a section.
-_NUMBERED_CAPS = re.compile(r"^(\d{1,3})\.?\s+(?=[A-Z][A-Z0-9 ,&'/()\-–]{6,}$)")
+# In printed minutes, a numbered heading ("48. POLICE AND CRIME PLAN", "76. Precept Proposal for
+# 2019/20") opens agenda item 48; in reports the same shape is a section.
+_NUMBERED_HEADING = re.compile(r"^(\d{1,3})\.?\s+(?=[A-Z])")
 
 
 def split_paragraphs(text: str) -> list[Paragraph]:  # noqa: C901 - one pass over the blocks
@@ -142,7 +143,7 @@ def _units(paragraphs: list[Paragraph], default_agenda: str | None, minutes: boo
         if p.kind != "bullet":
             i += 1  # paragraph numbers a reader can count: bullets belong to their paragraph
         if p.kind == "heading":
-            m = _AGENDA_ITEM.match(p.text) or (_NUMBERED_CAPS.match(p.text) if minutes else None)
+            m = _AGENDA_ITEM.match(p.text) or (_NUMBERED_HEADING.match(p.text) if minutes else None)
             if m:
                 agenda = m.group(1)
             if pending_heading is not None:

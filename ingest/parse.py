@@ -23,8 +23,11 @@ SUPPORTED = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".
 _MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
 _MAX_DOCX_RATIO = 200
 _MAX_HTML_DEPTH = 400
-# A list item that carries its own number or letter ("1.1 ...", "(a) ...") is a paragraph, not a bullet.
-_LABELLED = re.compile(r"^(\d{1,3}(\.\d{1,3})+\.?|\([a-zA-Z]{1,6}\)|\(\d{1,3}\))\s")
+# A list item that carries its own number or letter ("1.1 ...", "12. Precept", "(a) ...") is a
+# paragraph or an item heading, not a bullet.
+_LABELLED = re.compile(r"^(\d{1,3}(\.\d{1,3})+\.?|\d{1,3}\.|\([a-zA-Z]{1,6}\)|\(\d{1,3}\))\s")
+# A line that opens a block of its own: a numbered paragraph, an item, a lettered point or a bullet.
+_OPENS_BLOCK = re.compile(r"^\s*(\d{1,3}(\.\d{1,3})*\.?\s+\S|\(([a-zA-Z]{1,6}|\d{1,3})\)\s|[•·▪◦●*-]\s)")
 
 
 def file_kind(filename: str) -> str:
@@ -126,10 +129,43 @@ def _element_texts(elements: list) -> list[str]:  # type: ignore[type-arg]
     return texts
 
 
+def group_lines(text: str) -> str:
+    """Paragraphs of a plain-text paper, one per blank-line-separated block *or* per line.
+
+    unstructured's own grouper joins every line of a block, so minutes written as "6. Item" then
+    "6.1 ...", "(a) ..." on their own lines became one paragraph and lost their numbering. Here a
+    line is its own paragraph, except in a hard-wrapped file (most lines near one width), where a
+    line that runs to the wrap width without ending a sentence continues onto the next, unless that
+    one opens a numbered paragraph, a point or a bullet.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    if not lengths:
+        return text
+    width = lengths[int(len(lengths) * 0.9)]
+    wrapped = 40 <= width <= 100
+    paragraphs: list[str] = []
+    previous = ""
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            previous = ""
+            continue
+        soft = (wrapped and previous and len(previous) >= 0.6 * width and not previous.endswith((".", ":", ";", "!", "?"))
+                and not _OPENS_BLOCK.match(stripped))
+        if soft:
+            paragraphs[-1] = f"{paragraphs[-1]} {stripped}"
+        else:
+            paragraphs.append(stripped)
+        previous = stripped
+    return "\n\n".join(paragraphs)
+
+
 def _partition_text(data: bytes, settings: Settings) -> list[str]:
     from unstructured.partition.text import partition_text
 
-    return _element_texts(partition_text(text=decode_text(data), languages=_LANGUAGES))
+    return _element_texts(partition_text(text=decode_text(data), paragraph_grouper=group_lines,
+                                         languages=_LANGUAGES))
 
 
 def _html_depth_ok(text: str) -> bool:

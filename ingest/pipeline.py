@@ -21,22 +21,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Encoder, get_embedder
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.facts import FACTS_VERSION, HearingFact, PreceptFact, extract_facts
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
-from precedent.ingest.parse import parse_bytes
-from precedent.ingest.records import Document, ParsedDocument, SourceItem
+from precedent.ingest.parse import decode_text, file_kind, parse_bytes
+from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
+from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
-from precedent.ingest.sources import file_items, find_files, manifests_for
+from precedent.ingest.sources import file_items, find_files
 from precedent.ingest.store import EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
-# Bump when parsing, cleaning or chunking changes, so a re-ingest rebuilds documents.
-PIPELINE_VERSION = "1"
+# Bump when parsing, cleaning, metadata inference, chunking or embedding changes, so a re-ingest rebuilds
+# documents.
+PIPELINE_VERSION = "3"
 
 Status = Literal["added", "updated", "unchanged", "failed"]
 
@@ -94,13 +98,24 @@ def content_hash(item: SourceItem, settings: Settings) -> str:
     return h.hexdigest()
 
 
+def describe(item: SourceItem, raw: str) -> DocumentMeta:
+    """The document's metadata: what the source says wins, the rest is read off the paper.
+
+    A text file is read in its own lines: the parser joins the lines of a paragraph, which would run an
+    item's heading into its first sentence ("1 Apologies for Absence The Secretary reported ...").
+    ``precedent eval`` measures this same function against a corpus manifest.
+    """
+    layout = decode_text(item.data) if file_kind(item.filename) == "text" else raw
+    return merge_meta(item.meta, infer_meta(layout))
+
+
 def prepare(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ParsedDocument:
     """Parse, clean, describe and chunk one item (everything but the model and the store)."""
     raw = parse_bytes(item.data, item.filename, settings)
     text = clean_text(raw)
     if not text:
         raise UnreadableFile("no text left after removing page furniture")
-    meta = merge_meta(item.meta, infer_meta(raw))
+    meta = describe(item, raw)
     doc = Document(
         document_id=document_id,
         title=meta.title or Path(item.filename).stem,
@@ -171,15 +186,7 @@ def _ingest_into(
         nonlocal batch, batch_chunks
         if not batch:
             return
-        texts = [c.embedding_text() for parsed, _ in batch for c in parsed.chunks]
-        vectors = embedder.encode(texts)
-        writes, offset = [], 0
-        for parsed, _ in batch:
-            n = len(parsed.chunks)
-            # Facts are read here, from the chunks the store will hold, and written in the same transaction.
-            writes.append(EmbeddedDocument(parsed, vectors[offset: offset + n],
-                                           extract_facts(parsed.document, parsed.chunks)))
-            offset += n
+        writes = embed_documents(embedder, [parsed for parsed, _ in batch])
         store.write_documents(writes)
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
@@ -211,6 +218,28 @@ def _ingest_into(
     report.documents, report.chunks = store.counts()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def embed_documents(embedder: Encoder, documents: list[ParsedDocument]) -> list[EmbeddedDocument]:
+    """Vectors for every chunk (header and text) and for each chunk's sentences, in one encode call
+    so the model batches them together (it sorts them by length)."""
+    chunks = [c for parsed in documents for c in parsed.chunks]
+    sentences = [chunk_sentences(c.text) for c in chunks]
+    vectors = embedder.encode([c.embedding_text() for c in chunks] + [s for group in sentences for s in group])
+    chunk_vectors, rest = vectors[: len(chunks)], vectors[len(chunks):]
+    per_chunk: list[np.ndarray] = []
+    offset = 0
+    for group in sentences:
+        per_chunk.append(rest[offset: offset + len(group)])
+        offset += len(group)
+    out, at = [], 0
+    for parsed in documents:
+        n = len(parsed.chunks)
+        # Facts are read here, from the chunks the store will hold, and written in the same transaction.
+        out.append(EmbeddedDocument(parsed, chunk_vectors[at: at + n], per_chunk[at: at + n],
+                                    extract_facts(parsed.document, parsed.chunks)))
+        at += n
+    return out
 
 
 def refresh_facts(store: Store, *, force: bool = False) -> int:
@@ -301,11 +330,12 @@ class _Prefetch:
 
 
 def ingest_paths(
-    paths: list[Path], settings: Settings, *, manifest: Path | None = None, progress: bool = False
+    paths: list[Path], settings: Settings, *, manifest: Path | None = None, include_md: bool = False,
+    progress: bool = False,
 ) -> IngestReport:
-    files, skipped = find_files(paths)
-    meta = manifests_for(paths, manifest)
-    report = ingest_items(file_items(files, meta, settings.max_file_mb), settings, progress=progress, total=len(files))
+    """Ingest files and folders; where a manifest governs a folder, only the files it lists."""
+    files, skipped = find_files(paths, manifest, include_md=include_md)
+    report = ingest_items(file_items(files, settings.max_file_mb), settings, progress=progress, total=len(files))
     report.skipped = [Failure(s.path, s.reason) for s in skipped]
     return report
 
@@ -318,4 +348,5 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "ingest_items", "ingest_paths", "prepare", "refresh_facts"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "describe", "ingest_items", "ingest_paths", "prepare",
+           "refresh_facts"]

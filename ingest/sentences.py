@@ -40,3 +40,14 @@ def sentences(text: str) -> list[tuple[int, int]]:
         start = m.end()
     add(start, len(text))
     return spans
+
+
+MAX_SENTENCES_PER_CHUNK = 32
+
+
+def chunk_sentences(text: str) -> list[str]:
+    """The sentences of a chunk worth a vector of their own: three words or more, at most
+    ``MAX_SENTENCES_PER_CHUNK``; the whole text when it has none."""
+    pieces = [text[s:e] for s, e in sentences(text)]
+    kept = [p for p in pieces if len(p.split()) >= 3][:MAX_SENTENCES_PER_CHUNK]
+    return kept or [text]

@@ -39,7 +39,7 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 
 _FACT: TypeAdapter[PreceptFact | HearingFact] = TypeAdapter(Fact)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
@@ -85,6 +85,29 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text, header) VALUES ('delete', old.rowid, old.text, old.header);
 END;
+CREATE TABLE IF NOT EXISTS journal (
+    document_id TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    new_ids TEXT NOT NULL,
+    old_ids TEXT NOT NULL
+);
+{chunk_vectors}
+{facts}
+"""
+# Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
+# re-scoring candidates by their best sentence (search/rerank.py). Rows go with their chunk.
+_CHUNK_VECTORS = """
+CREATE TABLE IF NOT EXISTS chunk_vectors (
+    chunk_id TEXT PRIMARY KEY,
+    vectors BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS chunks_vectors_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_vectors WHERE chunk_id = old.chunk_id;
+END;
+"""
+# Version 3: each document's facts (precept decisions, confirmation hearings, read at ingest), and the
+# queue of fresh chunks (text their document did not hold before) for the saved searches to check.
+_FACTS = """
 CREATE TABLE IF NOT EXISTS facts (
     rowid INTEGER PRIMARY KEY,
     document_id TEXT NOT NULL REFERENCES documents(document_id),
@@ -97,22 +120,28 @@ CREATE TABLE IF NOT EXISTS fresh_chunks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk_id TEXT NOT NULL UNIQUE
 );
-CREATE TABLE IF NOT EXISTS journal (
-    document_id TEXT PRIMARY KEY,
-    stage TEXT NOT NULL,
-    new_ids TEXT NOT NULL,
-    old_ids TEXT NOT NULL
-);
+CREATE TRIGGER IF NOT EXISTS chunks_fresh_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM fresh_chunks WHERE chunk_id = old.chunk_id;
+END;
 """
+# Numbered migrations: what turns a store of version N-1 into version N.
+_MIGRATIONS = {2: _CHUNK_VECTORS, 3: _FACTS}
 
 
 @dataclass(frozen=True)
 class EmbeddedDocument:
-    """A parsed document with one vector per chunk, and the facts read from it: what a write takes."""
+    """A parsed document with one vector per chunk, and optionally each chunk's sentence vectors
+    (search re-scores candidates by their best sentence): what a write takes."""
 
     parsed: ParsedDocument
     vectors: np.ndarray
-    facts: Sequence[PreceptFact | HearingFact] = ()
+    sentence_vectors: Sequence[np.ndarray] = ()
+    facts: Sequence[PreceptFact | HearingFact] = ()  # read from the chunks at ingest, stored with them
+
+    def stacked(self) -> list[bytes]:
+        """Per chunk, its vector then its sentences' vectors as float16 rows: the chunk_vectors blob."""
+        sentences = list(self.sentence_vectors) or [np.zeros((0, self.vectors.shape[1]), np.float32)] * len(self.vectors)
+        return [np.vstack([v[None, :], s]).astype(np.float16).tobytes() for v, s in zip(self.vectors, sentences, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -143,6 +172,7 @@ class IndexReader(Protocol):
     def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]: ...
     def approximate_chunk_count(self) -> int: ...
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]: ...
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
     def get_document(self, document_id: str) -> ParsedDocument | None: ...
     def list_documents(self) -> list[Document]: ...
     def known_forces(self) -> list[str]: ...
@@ -192,7 +222,10 @@ class Store:
                     "choose a writable one with --data-dir or PRECEDENT_DATA_DIR"
                 ) from exc
         try:
-            self._connection().executescript(_SCHEMA.replace("{tokenizer}", FTS_TOKENIZER))
+            self._connection().executescript(
+                _SCHEMA.replace("{tokenizer}", FTS_TOKENIZER).replace("{chunk_vectors}", _CHUNK_VECTORS)
+                .replace("{facts}", _FACTS))
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
         self._collection = None
@@ -238,6 +271,17 @@ class Store:
     def meta(self) -> dict[str, str]:
         rows = self._connection().execute("SELECT key, value FROM meta").fetchall()
         return {r["key"]: r["value"] for r in rows}
+
+    def _migrate(self) -> None:
+        """Bring an older store up to this schema version, one numbered step at a time. Each step is
+        idempotent DDL, so a crash before the version is recorded just runs it again next time."""
+        version = int(self.meta().get("schema_version", SCHEMA_VERSION))
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            if step not in _MIGRATIONS:
+                return  # no way forward: check_compatible says so
+            self._connection().executescript(_MIGRATIONS[step])
+            with self._transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step),))
 
     def ensure_model(self, model: str, dimension: int) -> None:
         """Refuse to mix vectors from two models, or to read a store of another schema."""
@@ -388,7 +432,7 @@ class Store:
             stale: list[str] = []
             with self._transaction() as conn:
                 for item in batch:
-                    stale_doc = self._swap_rows(conn, item.parsed, item.facts)
+                    stale_doc = self._swap_rows(conn, item)
                     conn.execute("UPDATE journal SET stage = 'committed', old_ids = ? WHERE document_id = ?",
                                  (json.dumps(stale_doc), item.parsed.document.document_id))
                     stale.extend(stale_doc)
@@ -398,16 +442,13 @@ class Store:
                                  [(item.parsed.document.document_id,) for item in batch])
 
     @staticmethod
-    def _swap_rows(conn: sqlite3.Connection, parsed: ParsedDocument,
-                   facts: Sequence[PreceptFact | HearingFact] = ()) -> list[str]:
-        """Replace a document's registry row, chunks, FTS entries and facts; queue its fresh chunks;
-        return the chunk ids it no longer has."""
-        doc, text, chunks = parsed.document, parsed.text, parsed.chunks
+    def _swap_rows(conn: sqlite3.Connection, item: EmbeddedDocument) -> list[str]:
+        """Replace a document's registry row, chunks, FTS entries, chunk vectors and facts; queue its fresh
+        chunks; return the chunk ids it no longer has."""
+        doc, text, chunks = item.parsed.document, item.parsed.text, item.parsed.chunks
         old = conn.execute("SELECT chunk_id, text FROM chunks WHERE document_id = ?", (doc.document_id,)).fetchall()
         old_ids = [r[0] for r in old]
         old_texts = {" ".join(r[1].split()) for r in old}
-        conn.execute("DELETE FROM fresh_chunks WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE document_id = ?)",
-                     (doc.document_id,))
         conn.execute("DELETE FROM facts WHERE document_id = ?", (doc.document_id,))
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
         conn.execute(
@@ -425,11 +466,13 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
         )
+        conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
+                         [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
         # Unchanged wording is not news: only text the document did not hold before is queued.
         conn.executemany("INSERT OR IGNORE INTO fresh_chunks(chunk_id) VALUES (?)",
                          [(c.chunk_id,) for c in chunks if " ".join(c.text.split()) not in old_texts])
         conn.executemany("INSERT INTO facts(document_id, kind, data) VALUES (?, ?, ?)",
-                         [(doc.document_id, f.kind, f.model_dump_json()) for f in facts])
+                         [(doc.document_id, f.kind, f.model_dump_json()) for f in item.facts])
         new = {c.chunk_id for c in chunks}
         return [i for i in old_ids if i not in new]
 
@@ -438,8 +481,6 @@ class Store:
             with self._transaction() as conn:
                 ids = [r[0] for r in conn.execute(
                     "SELECT chunk_id FROM chunks WHERE document_id = ?", (document_id,))]
-                conn.execute("DELETE FROM fresh_chunks WHERE chunk_id IN "
-                             "(SELECT chunk_id FROM chunks WHERE document_id = ?)", (document_id,))
                 conn.execute("DELETE FROM facts WHERE document_id = ?", (document_id,))
                 conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
                 found = conn.execute("DELETE FROM documents WHERE document_id = ?", (document_id,)).rowcount > 0
@@ -515,6 +556,20 @@ class Store:
                     doc = self._document(_Prefixed(r, "d_"))
                     docs[r["document_id"]] = doc
                 out[r["chunk_id"]] = StoredChunk(self._chunk(r), doc)
+        return out
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each chunk's stored vectors (row 0 the chunk's, then its sentences'), for ids that have them."""
+        out: dict[str, np.ndarray] = {}
+        conn = self._connection()
+        dimension = int(self.meta().get("dimension", "0")) or None
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i: i + 500])
+            rows = conn.execute(f"SELECT chunk_id, vectors FROM chunk_vectors WHERE chunk_id IN ({','.join('?' * len(part))})",
+                                part).fetchall()
+            for chunk_id, blob in rows:
+                flat = np.frombuffer(blob, dtype=np.float16)
+                out[chunk_id] = flat.reshape(-1, dimension or flat.size).astype(np.float32)
         return out
 
     def is_empty(self) -> bool:

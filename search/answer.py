@@ -19,6 +19,7 @@ from precedent.ingest.dates import human_date
 from precedent.ingest.records import UNKNOWN_PANEL, Filters
 from precedent.ingest.sentences import sentences
 from precedent.search.citations import Citation, strip_markers
+from precedent.search.cues import read_cues
 from precedent.search.filters import FilterSpec, build_filters
 from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, Resolved, Turn, resolve
 from precedent.search.query import parse_query, stem_sets
@@ -64,6 +65,9 @@ class Answer(BaseModel):
     found: bool
     citations: list[AnswerCitation] = Field(default_factory=list)
     filters_applied: Filters = Field(default_factory=Filters)
+    # Which of filters_applied the question itself implied ("force", "since", "until", "doc_type"):
+    # the page shows them as chips the user can remove (then it asks again with use_cues false).
+    cues: list[str] = Field(default_factory=list)
     rewritten_question: str | None = None
     mode: str = "extractive"  # or "llm"
     dropped: list[str] = Field(default_factory=list)  # LLM sentences removed for lacking a valid citation
@@ -76,39 +80,53 @@ class Retrieved:
     question: str
     resolved: Resolved
     filters: Filters
+    hits: list[SearchHit]  # everything retrieved, in rank order
     relevant: list[SearchHit]
     nearest: list[tuple[SearchHit, float]]  # best hits below the bar, with their relevance scores
     unknown_forces: list[str]
     covered_forces: list[str]
     judge: RelevanceJudge
+    cues: list[str]  # the filters the question implied
+
+
+def with_cues(question: str, requested: FilterSpec) -> tuple[FilterSpec, list[str]]:
+    """The request's filters, with what the question itself says (search/cues.py) filling the ones the
+    request leaves open; and which filters came from the question."""
+    cues = read_cues(question)
+    said = {"force": cues.force_filter, "since": cues.since, "until": cues.until, "doc_type": cues.doc_type}
+    taken = {name: value for name, value in said.items() if value and not getattr(requested, name)}
+    return requested.model_copy(update=taken), list(taken)
 
 
 def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
-             history: Sequence[Turn] = ()) -> Retrieved:
-    """Resolve a follow-up, search with its filters, and split the hits at the relevance bar."""
+             history: Sequence[Turn] = (), use_cues: bool = True, mode: str = "hybrid") -> Retrieved:
+    """Resolve a follow-up, read the question's cues, search with the filters, and split the hits at
+    the relevance bar."""
     resolved = resolve(question, history, filters)
+    spec, cued = resolved.filters, []
+    if use_cues and not resolved.is_followup:  # a follow-up's cues are part of resolving it
+        spec, cued = with_cues(question, spec)
     known = searcher.store.known_forces()
-    spec = resolved.filters
     unknown: list[str] = []
-    if resolved.is_followup:
-        # A force named in a follow-up that the index lacks is an answer ("no papers"), not a 422.
+    if resolved.is_followup or "force" in cued:
+        # A force the question names but the index lacks is an answer ("no papers"), not a 422.
         unknown = [f for f in spec.force if f not in known]
     forces = tuple(f for f in spec.force if f not in unknown)
     built = build_filters(known, spec.model_copy(update={"force": forces}))
     judge = RelevanceJudge(searcher, resolved.topic)
-    if unknown:
-        return Retrieved(question, resolved, built, [], [], unknown, known, judge)
-    hits = searcher.search(resolved.search_text, k=k, filters=built)
+    if unknown and not forces:
+        return Retrieved(question, resolved, built, [], [], [], unknown, known, judge, cued)
+    hits = searcher.search(resolved.search_text, k=k, filters=built, mode=mode)
     scored = list(zip(hits, judge.judge(hits), strict=True))
     relevant = [h for h, r in scored if r.clears_bar]
     nearest = sorted(((h, r.score) for h, r in scored if not r.clears_bar), key=lambda hr: -hr[1])
-    return Retrieved(question, resolved, built, relevant, nearest, [], known, judge)
+    return Retrieved(question, resolved, built, hits, relevant, nearest, unknown, known, judge, cued)
 
 
 def ask(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
-        history: Sequence[Turn] = ()) -> Answer:
+        history: Sequence[Turn] = (), use_cues: bool = True) -> Answer:
     """The extractive answer to ``question``: no LLM, no network."""
-    return compose_answer(retrieve(searcher, question, k=k, filters=filters, history=history))
+    return compose_answer(retrieve(searcher, question, k=k, filters=filters, history=history, use_cues=use_cues))
 
 
 # -- composing -------------------------------------------------------------------------------
@@ -134,16 +152,20 @@ def compose_answer(retrieved: Retrieved) -> Answer:
                                             citation=hit.citation))
     if focus and not any_resolution:
         lines.insert(1, "None of these passages records a resolution; this is what was said.")
+    if retrieved.unknown_forces:
+        lines.insert(1, f"{no_papers_from(retrieved.unknown_forces)} These passages are from "
+                        f"{' and '.join(retrieved.filters.force)}.")
     return Answer(
         question=retrieved.question, answer="\n".join(lines), found=True, citations=citations,
-        filters_applied=retrieved.filters, rewritten_question=retrieved.resolved.rewritten_question,
+        filters_applied=retrieved.filters, cues=retrieved.cues,
+        rewritten_question=retrieved.resolved.rewritten_question,
     )
 
 
 def nothing_found(retrieved: Retrieved) -> Answer:
     applied = retrieved.filters
-    if retrieved.unknown_forces:
-        text = (f"The archive holds no papers from {' or '.join(retrieved.unknown_forces)}. It covers "
+    if retrieved.unknown_forces and not retrieved.filters.force:
+        text = (f"{no_papers_from(retrieved.unknown_forces)} It covers "
                 f"{', '.join(retrieved.covered_forces) or 'no force yet'}.")
     else:
         scope = f" (searching {describe_filters(applied)})" if describe_filters(applied) else ""
@@ -152,7 +174,13 @@ def nothing_found(retrieved: Retrieved) -> Answer:
         if topics:
             text += " The nearest topics it does cover: " + "; ".join(topics) + "."
     return Answer(question=retrieved.question, answer=text, found=False, filters_applied=applied,
-                  rewritten_question=retrieved.resolved.rewritten_question)
+                  cues=retrieved.cues, rewritten_question=retrieved.resolved.rewritten_question)
+
+
+def no_papers_from(forces: Sequence[str]) -> str:
+    """"The archive holds no papers from Durham's panel." """
+    names = " or ".join(f"{force}'s panel" for force in forces)
+    return f"The archive holds no papers from {names}."
 
 
 def nearest_topics(nearest: Sequence[tuple[SearchHit, float]], limit: int = 3) -> list[str]:
@@ -270,7 +298,7 @@ def _clean(sentence: str) -> str:
 
 def cite(sentence: str, n: int) -> str:
     """The sentence with its citation before the closing punctuation: "… to 101 calls [1]."."""
-    body = sentence.rstrip(" .;:,-–—")
+    body = sentence.rstrip(" .;:,-–—?!")
     end = "?" if sentence.endswith("?") else "!" if sentence.endswith("!") else "."
     return f"{body} [{n}]{end}"
 

@@ -10,10 +10,9 @@ The rule, kept deliberately simple:
 2. A follow-up's *topic* is the previous turn's topic. Turns are resolved in order, so a chain
    ("101 response times" -> "and Dorset?" -> "only since 2020") keeps the first real question.
 3. Its *filters* are the previous turn's ``filters_applied``; any filter the request itself sets
-   overrides those; then what the follow-up says overrides both: a force named replaces the force
-   filter; "since/from YEAR" sets ``since`` to 1 January YEAR, "after YEAR" to 1 January YEAR+1,
-   "before YEAR" sets ``until`` to 31 December YEAR-1, "until/up to YEAR" to 31 December YEAR,
-   "in YEAR" both ends. ISO dates (2020-03-01) are taken as they are.
+   overrides those; then what the follow-up says (its cues, read by search/cues.py as any
+   question's are) overrides both: a force named replaces the force filter, a date phrase the
+   bound it names.
 4. A focus word asks for *resolutions*: the search adds "resolved agreed decided recommendation",
    and the answer prefers sentences that record a decision.
 
@@ -22,12 +21,12 @@ Filters here are plain strings, as a user sent them: ``build_filters`` validates
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from precedent.ingest.forces import alias_pattern, force_named
+from precedent.ingest.forces import alias_pattern
+from precedent.search.cues import read_cues
 from precedent.search.filters import FilterSpec
 from precedent.search.query import STOPWORDS, tokens
 
@@ -35,13 +34,7 @@ RESOLUTIONS = "resolutions"
 RESOLUTION_WORDS: tuple[str, ...] = ("resolved", "agreed", "decided", "recommendation")
 
 _FOCUS = re.compile(r"\b(resol\w*|decid\w*|decision\w*|agree\w*|recommend\w*|conclu\w*|outcome\w*)\b", re.I)
-_DATE = r"((?:19|20)\d{2}(?:-\d{2}-\d{2})?)"
-_SINCE = re.compile(rf"\b(?:since|from|starting|after)\s+(?:(?:the\s+)?start\s+of\s+)?{_DATE}", re.I)
-_AFTER = re.compile(rf"\bafter\s+{_DATE}", re.I)
-_BEFORE = re.compile(rf"\bbefore\s+{_DATE}", re.I)
-_UNTIL = re.compile(rf"\b(?:until|till|up\s+to|to|through)\s+{_DATE}", re.I)
-_IN = re.compile(rf"\b(?:in|during|for)\s+{_DATE}\b", re.I)
-_ANY_DATE = re.compile(rf"\b{_DATE}\b")
+_ANY_DATE = re.compile(r"\b(?:19|20)\d{2}(?:(?:-\d{2}-\d{2})|(?:\s*[/-]\s*(?:19|20)?\d{2}))?\b")
 
 # Words that carry no topic of their own in a follow-up ("and what about them, only since 2020?").
 _FILLER = frozenset("""
@@ -79,43 +72,6 @@ class Resolved:
         return f"{self.topic} (what was resolved or agreed)" if self.focus == RESOLUTIONS else self.topic
 
 
-def forces_named(text: str) -> list[str]:
-    """Canonical names of the forces a text mentions, in order of mention."""
-    names: list[str] = []
-    for m in alias_pattern().finditer(text):
-        force = force_named(m.group(1))
-        if force and force.name not in names:
-            names.append(force.name)
-    return names
-
-
-def _year_start(value: str) -> str:
-    return value if len(value) > 4 else f"{value}-01-01"
-
-
-def _year_end(value: str) -> str:
-    return value if len(value) > 4 else f"{value}-12-31"
-
-
-def dates_named(text: str) -> FilterSpec:
-    """The since/until a follow-up asks for ("only since 2020", "before 2019", "in 2017")."""
-    since = until = None
-    if m := _AFTER.search(text):
-        value = m.group(1)
-        since = value if len(value) > 4 else f"{int(value) + 1}-01-01"
-    elif m := _SINCE.search(text):
-        since = _year_start(m.group(1))
-    if m := _BEFORE.search(text):
-        value = m.group(1)
-        until = (dt.date.fromisoformat(value) - dt.timedelta(days=1)).isoformat() if len(value) > 4 \
-            else f"{int(value) - 1}-12-31"
-    elif m := _UNTIL.search(text):
-        until = _year_end(m.group(1))
-    if since is None and until is None and (m := _IN.search(text)):
-        since, until = _year_start(m.group(1)), _year_end(m.group(1))
-    return FilterSpec(since=since, until=until)
-
-
 def content_words(question: str) -> list[str]:
     """The words of a question that name a topic (not a force, a date, a focus or a filler)."""
     text = _ANY_DATE.sub(" ", alias_pattern().sub(" ", question))
@@ -146,8 +102,8 @@ def _resolve_turn(question: str, previous: Resolved | None, applied: FilterSpec)
 
 
 def _followup(question: str, previous: Resolved, requested: FilterSpec) -> Resolved:
-    said = dates_named(question)
-    said = said.model_copy(update={"force": tuple(forces_named(question))})
+    cues = read_cues(question)
+    said = FilterSpec(force=cues.forces, since=cues.since, until=cues.until, doc_type=cues.doc_type)
     filters = previous.filters.overridden_by(requested).overridden_by(said)
     # "only since 2020" after "before 2018": the bound just said wins, the contradicting one goes.
     if said.since and not said.until and filters.until and filters.until < said.since:

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense and lexical candidates, fused, deduplicated, cut to k, with citations.
+"""Hybrid retrieval: dense and lexical candidates, re-scored (search/rerank.py), deduplicated, cut to k,
+with citations.
 
 Each stage is its own function so it can be measured alone (see eval/).
 """
@@ -20,6 +21,7 @@ from precedent.ingest.store import IndexReader, Store
 from precedent.search.citations import Citation
 from precedent.search.filters import FilterSpec, build_filters, check_query
 from precedent.search.query import ParsedQuery, parse_query, stem_sets
+from precedent.search.rerank import Scored, rescore
 from precedent.search.snippet import make_snippet
 
 Mode = Literal["dense", "lexical", "hybrid"]
@@ -37,7 +39,8 @@ class SearchHit:
     chunk: Chunk
     document: Document
     snippet: str
-    dense_score: float | None = None  # cosine similarity, when the dense side saw this chunk
+    dense_score: float | None = None  # cosine similarity of question and passage, when it was computed
+    sentence_score: float | None = None  # ... and of question and the passage's best sentence
 
     @property
     def citation(self) -> Citation:
@@ -147,24 +150,23 @@ class Searcher:
             common.discard(min(df, key=df.__getitem__))  # always keep the rarest word
         return query.without(common) if common else query
 
-    def candidates(self, query: ParsedQuery, mode: str, n: int, filters: Filters) -> tuple[Ranked, dict[str, float]]:
-        """Fused candidates and each candidate's dense similarity (used for the relevance bar)."""
+    def candidates(self, query: ParsedQuery, mode: str, n: int, filters: Filters) -> tuple[Ranked, dict[str, Scored]]:
+        """Ranked candidates, and for hybrid each one's scores (the relevance gate uses them)."""
         if mode not in MODES:
             raise BadQuery(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
-        if mode == "hybrid":
-            # Both sides at once: the model, Chroma and SQLite all release the GIL while they work.
-            lexical_future = self._pool.submit(self.lexical, query, n, filters)
-            dense = self.dense(query, n, filters)
-            lexical = lexical_future.result()
-        else:
-            dense = self.dense(query, n, filters) if mode == "dense" else []
-            lexical = self.lexical(query, n, filters) if mode == "lexical" else []
-        sims = dict(dense)
         if mode == "dense":
-            return dense, sims
+            dense = self.dense(query, n, filters)
+            return dense, {cid: Scored(cid, sim, sim, sim, 0.0) for cid, sim in dense}
         if mode == "lexical":
-            return lexical, sims
-        return rrf([dense, lexical], k=self.settings.rrf_k), sims
+            return self.lexical(query, n, filters), {}
+        # Both sides at once: the model, Chroma and SQLite all release the GIL while they work.
+        lexical_future = self._pool.submit(self.lexical, query, n, filters)
+        vector = self.embedder.encode_query(query.text)
+        dense = self.store.dense_query(vector, n, filters)
+        lexical = lexical_future.result()
+        ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
+        scored = rescore(vector, ids, dict(lexical), self.store.chunk_vectors(ids), dict(dense))
+        return [(s.chunk_id, s.score) for s in scored], {s.chunk_id: s for s in scored}
 
     def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[SearchHit]:
         query = check_query(query)
@@ -173,15 +175,16 @@ class Searcher:
         filters = filters or Filters()
         parsed = parse_query(query)
         pool = max(self.settings.candidates, k * 3)
-        ranked, sims = self.candidates(parsed, mode, pool, filters)
+        ranked, scores = self.candidates(parsed, mode, pool, filters)
         stored = self.store.get_chunks([cid for cid, _ in ranked])
         ranked = dedupe(ranked, {cid: s.chunk for cid, s in stored.items()})[:k]
         terms = parsed.highlight_terms()
         hits = []
         for rank, (chunk_id, score) in enumerate(ranked, start=1):
             sc = stored[chunk_id]
+            seen = scores.get(chunk_id)
             hits.append(SearchHit(rank, score, sc.chunk, sc.document, make_snippet(sc.chunk.text, terms),
-                                  sims.get(chunk_id)))
+                                  seen.dense if seen else None, seen.sentence if seen else None))
         return hits
 
 

@@ -1,11 +1,13 @@
 """What several tests need and no test module should import from another: free ports, a Chroma
-server, an app served on a real port, documents made on the fly, and a peek at an ingest in flight."""
+server, an app served on a real port, a stand-in LLM endpoint, documents made on the fly, and a peek
+at an ingest in flight."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import re
 import socket
@@ -16,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -69,6 +72,68 @@ def live_server(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+class FakeLLM:
+    """A local stand-in for an OpenAI-compatible chat endpoint (a remote LLM cannot run here).
+
+    It answers every chat completion with ``reply``, whole or streamed word by word as server-sent
+    events, and keeps the requests it got in ``requests``. With ``drop_after`` set, a stream stops
+    after that many words and the connection is cut inside its chunked body, as when a model server
+    dies part-way through an answer.
+    """
+
+    def __init__(self, reply: str, *, drop_after: int | None = None) -> None:
+        self.reply = reply
+        self.drop_after = drop_after
+        self.requests: list[dict] = []  # type: ignore[type-arg]
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                auth = self.headers.get("Authorization")
+                fake.requests.append({"path": self.path, "body": body, "auth": auth})
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": fake.reply}
+                    payload = json.dumps({"choices": [{"message": message}]})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload.encode())
+                    return
+                events = [f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode()
+                          for piece in re.findall(r"\S+\s*", fake.reply)]
+                if fake.drop_after is None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for event in events:
+                        self.wfile.write(event)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                # HTTP/1.1 chunked, so the client can tell a cut body from a finished one.
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for event in events[:fake.drop_after]:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.close_connection = True  # no closing zero-length chunk: the body is cut short
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: a free port
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def pdf_bytes(*paragraphs: str, password: str | None = None) -> bytes:

@@ -231,3 +231,31 @@ def test_compare_cli_prints_columns_and_a_timeline_table(seed_settings: Settings
     assert re.search(r"^Dorset\s+1\s+0$", result.output, flags=re.M)
     bad = CliRunner().invoke(app, ["compare", "x", "--force", "Atlantis", *data_dir])
     assert bad.exit_code == 1 and "unknown force" in bad.output
+
+
+def test_the_lead_line_names_a_panel_it_cannot_place_plainly() -> None:
+    import datetime as dt
+
+    from precedent.ingest.records import Chunk, Document
+    from precedent.search.answer import lead_line
+    from precedent.search.retrieve import SearchHit
+
+    def hit(panel: str | None, force: str | None) -> SearchHit:
+        doc = Document(document_id="d", title="Budget", force=force, panel=panel, meeting_date=None,
+                       doc_type="minutes", source="/x/d.txt", content_hash="h",
+                       ingested_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+        return SearchHit(1, 1.0, Chunk("d:1", "d", 0, "text", "hdr", "para 1", 0, 4), doc, "text")
+
+    stated = lead_line("What was said about the budget?", [[hit("Borsetshire Police and Crime Panel", None)]])
+    assert stated == "The Borsetshire Police and Crime Panel discussed the budget:"
+    nameless = lead_line("What was said about the budget?", [[hit(None, None)]])
+    assert nameless == "An unidentified panel discussed the budget:"
+    assert "The an" not in nameless
+
+
+def test_a_question_sentence_keeps_its_citation_inside_it() -> None:
+    from precedent.search.answer import cite
+
+    assert cite("Did the candidate have the competence the role demands?", 9) == \
+        "Did the candidate have the competence the role demands [9]?"
+    assert cite("The Panel noted the report.", 2) == "The Panel noted the report [2]."

@@ -3,7 +3,12 @@
 The chat page is served by ``create_app(seed_settings)`` on a free local port (the five seed
 documents in a real store). The test types a question and waits for the cited answer, opens a
 citation chip in the passage viewer, compares forces (a column per force and the timeline chart),
-and submits an HTML-injection attempt as a question to show it is rendered as text. The scrutiny
+and submits an HTML-injection attempt as a question to show it is rendered as text.
+
+Three failures the page must survive get a browser of their own: an LLM endpoint that dies
+mid-answer (a local stand-in, the one remote part tests may fake), and an index the server cannot
+serve (empty, its Chroma server down, built with another model), whose 503 message is shown as the
+server wrote it. At 375 px wide the filter panel starts collapsed behind a button. The scrutiny
 test serves the seeds with four panel papers and an admin key: it exports an answer as a Word file
 (read back with python-docx), saves the question as a watch, and opens the precept and hearing
 tables, the Band D chart and a fact's citation.
@@ -20,15 +25,19 @@ The page's Content-Security-Policy forbids eval, so the test waits on locators o
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docx
+import httpx
 import pytest
 
 from precedent.api.app import create_app
 from precedent.ingest.settings import Settings
-from tests.helpers import live_server
+from precedent.ingest.store import Store
+from tests.helpers import FakeLLM, free_port, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -41,6 +50,7 @@ PLAN_QUESTION = "What did panels say about the police and crime plan?"
 INJECTION = "<img src=x onerror=alert(1)>"
 ANSWER_TIMEOUT_MS = 60_000
 ADMIN_KEY = "browser-test-admin-key"
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -55,13 +65,6 @@ pytestmark = [
 def live_url(seed_settings: Settings) -> Iterator[str]:
     """The real app under uvicorn on a free port; stopped at teardown."""
     with live_server(create_app(seed_settings)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def scrutiny_url(scrutiny_settings: Settings) -> Iterator[str]:
-    """The seeds and four panel papers with precept decisions and hearings, served with an admin key."""
-    with live_server(create_app(scrutiny_settings.model_copy(update={"admin_key": ADMIN_KEY}))) as url:
         yield url
 
 
@@ -139,6 +142,7 @@ def test_chat_page_in_a_real_browser(  # type: ignore[no-untyped-def]
         forces = page.locator(".force-filter input[type=checkbox]")
         forces.nth(len(FORCES) - 1).wait_for()
         assert {forces.nth(i).get_attribute("value") for i in range(forces.count())} == FORCES
+        assert page.locator("#filters-toggle").get_attribute("aria-expanded") == "true"
         page.screenshot(path=str(shots / "desktop-0-empty.png"), full_page=True)
 
         # 1. A question, sent with Enter, gets a cited answer.
@@ -204,15 +208,14 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
     browser, live_url: str, tmp_path: Path,
 ) -> None:
     shots = _screenshot_dir(tmp_path)
-    width = 375
-    context = browser.new_context(viewport={"width": width, "height": 812}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    width = PHONE["viewport"]["width"]
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
     watch = PageWatch(page)
     try:
         page.goto(f"{live_url}/")
-        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for()
+        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for(state="attached")
         page.screenshot(path=str(shots / "phone-0-empty.png"), full_page=True)
 
         _submit(page, QUESTION)
@@ -225,6 +228,7 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
             assert _right_edge(page.locator(selector).first) <= width + 1, f"{selector} overflows {width}px"
 
         # A broader topic, dated in the seed index, so the chart has bars to draw.
+        page.locator("#filters-toggle").click()
         page.locator("#compare-toggle").check()
         _submit(page, PLAN_QUESTION)
         page.locator(".msg.compare").nth(0).wait_for(timeout=ANSWER_TIMEOUT_MS)
@@ -241,6 +245,142 @@ def test_chat_page_on_a_phone_width(  # type: ignore[no-untyped-def]
     finally:
         context.close()
 
+
+
+def test_on_a_phone_the_filters_start_collapsed_behind_a_keyboard_operable_button(  # type: ignore[no-untyped-def]
+    browser, live_url: str, tmp_path: Path,
+) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    shots = _screenshot_dir(tmp_path)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{live_url}/")
+        forces = page.locator(".force-filter input[type=checkbox]")
+        forces.nth(len(FORCES) - 1).wait_for(state="attached")
+        toggle = page.locator("#filters-toggle")
+        panel = page.locator("#filters-body")
+        assert toggle.get_attribute("aria-controls") == "filters-body"
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert not panel.is_visible() and not forces.first.is_visible()
+        # The first screen holds the question box and its button, not the filters.
+        for selector in ("#question", "#send"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= PHONE["viewport"]["height"], \
+                f"{selector} is below the first screen: {box}"
+        page.screenshot(path=str(shots / "phone-filters-collapsed.png"))
+
+        toggle.focus()
+        page.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(forces.first).to_be_visible()
+        page.screenshot(path=str(shots / "phone-filters-open.png"))
+
+        # A filter set in the panel still shows on the button once the panel is closed again.
+        forces.first.check()
+        toggle.focus()
+        page.keyboard.press("Space")
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(panel).to_be_hidden()
+        expect(toggle).to_have_text("Filters (1 set)")
+
+        assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+        assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
+    finally:
+        context.close()
+
+
+def test_an_llm_failing_mid_answer_shows_a_notice_and_the_extractive_answer(  # type: ignore[no-untyped-def]
+    browser, seed_settings: Settings, tmp_path: Path,
+) -> None:
+    shots = _screenshot_dir(tmp_path)
+    draft = "The stand-in model began this answer and never finished it [1]."
+    fake = FakeLLM(draft, drop_after=4)
+    settings = seed_settings.model_copy(update={"llm_url": fake.url, "llm_model": "stand-in", "llm_timeout": 10.0})
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        with live_server(create_app(settings)) as url:
+            # The page streams only once /health has said LLM mode is on.
+            with page.expect_response(lambda response: response.url.endswith("/health")):
+                page.goto(f"{url}/")
+            page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for()
+            _submit(page, QUESTION)
+            answer = page.locator(".msg.answer").nth(0)
+            answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+            page.screenshot(path=str(shots / "desktop-llm-failed.png"), full_page=True)
+
+            assert any(u.endswith("/ask/stream") for u in watch.requests), "the page did not use the stream"
+            assert fake.requests and fake.requests[-1]["body"]["stream"] is True
+            notice = answer.locator(".notice")
+            assert notice.is_visible()
+            detail = notice.locator(".notice-detail").text_content() or ""
+            assert fake.url in detail and "PRECEDENT_LLM_URL" in detail, detail
+            text = answer.locator(".answer-text").inner_text()
+            assert "stand-in model" not in text, "the unfinished draft was shown as the answer"
+            assert answer.locator(".answer-text .chip[data-n]").count() >= 1, text
+            assert page.locator(".msg.error").count() == 0
+            assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+            assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
+    finally:
+        context.close()
+        fake.close()
+
+
+def _empty_index(seed_settings: Settings, tmp_path: Path) -> Settings:
+    settings = Settings(data_dir=tmp_path / "empty", rate_limit_per_minute=0)
+    Store.open(settings, create=True).close()
+    return settings
+
+
+def _chroma_server_down(seed_settings: Settings, tmp_path: Path) -> Settings:
+    """The seed registry, with its vectors on a Chroma server that is not running (a closed port)."""
+    shutil.copytree(seed_settings.data_dir, tmp_path / "copy")
+    return Settings(data_dir=tmp_path / "copy", chroma_url=f"http://127.0.0.1:{free_port()}", rate_limit_per_minute=0)
+
+
+def _another_model(seed_settings: Settings, tmp_path: Path) -> Settings:
+    shutil.copytree(seed_settings.data_dir, tmp_path / "copy")
+    with sqlite3.connect(tmp_path / "copy" / "precedent.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = 'some-other-model' WHERE key = 'model'")
+    return Settings(data_dir=tmp_path / "copy", rate_limit_per_minute=0)
+
+
+@pytest.mark.parametrize("unavailable", [_empty_index, _chroma_server_down, _another_model],
+                         ids=["empty-index", "chroma-down", "another-model"])
+def test_a_503_shows_the_servers_message_once_as_it_wrote_it(  # type: ignore[no-untyped-def]
+    browser, seed_settings: Settings, tmp_path: Path, unavailable: Callable[[Settings, Path], Settings],
+) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        with live_server(create_app(unavailable(seed_settings, tmp_path))) as url:
+            served = httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=60)
+            assert served.status_code == 503, served.text
+            detail = served.json()["detail"]
+            page.goto(f"{url}/")
+            _submit(page, QUESTION)
+            error = page.locator(".msg.error").nth(0)
+            error.wait_for(timeout=ANSWER_TIMEOUT_MS)
+            assert error.inner_text().strip() == detail
+            conversation = page.locator("#conversation").inner_text()
+            assert conversation.count(detail) == 1
+            assert conversation.count("precedent ingest") == detail.count("precedent ingest")
+            assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def scrutiny_url(scrutiny_settings: Settings) -> Iterator[str]:
+    """The seeds and four panel papers with precept decisions and hearings, served with an admin key."""
+    with live_server(create_app(scrutiny_settings.model_copy(update={"admin_key": ADMIN_KEY}))) as url:
+        yield url
 
 
 def test_scrutiny_outputs_in_a_real_browser(  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -259,12 +260,12 @@ def test_a_write_that_fails_part_way_leaves_the_document_and_its_facts_as_they_w
 
     (fact,) = store.facts()[0][:1]
     broken = Unwritable(**fact.model_dump())
-    vectors = store.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])["embeddings"]
+    vectors = np.asarray(store.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])["embeddings"])
     # A new version of the paper (new chunk ids, as a changed file gets), whose facts cannot be written.
     renewed = [dataclasses.replace(c, chunk_id=c.chunk_id.replace(doc.content_hash[:8], "ffffffff")) for c in chunks]
     with pytest.raises(OSError):
         retitled = doc.model_copy(update={"title": "Retitled", "content_hash": "f" * 64})
-        store.write_documents([EmbeddedDocument(ParsedDocument(retitled, stored.text, renewed), vectors, [broken])])
+        store.write_documents([EmbeddedDocument(ParsedDocument(retitled, stored.text, renewed), vectors, facts=[broken])])
     assert store.list_documents()[0].title == doc.title
     assert _stored(fresh_settings) == before
     assert store.check().ok

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from precedent.search.answer import ask
-from precedent.search.followup import RESOLUTIONS, FilterSpec, Turn, dates_named, is_followup, resolve
+from precedent.search.filters import FilterSpec
+from precedent.search.followup import RESOLUTIONS, Turn, is_followup, resolve
 from precedent.search.retrieve import Searcher
 
 TOPIC = "What did panels say about 101 response times?"
@@ -58,20 +57,6 @@ def test_a_chain_of_followups_keeps_the_first_topic_and_the_latest_focus() -> No
     resolved = resolve("and in Leicestershire?", history)
     assert resolved.topic == TOPIC and resolved.focus == RESOLUTIONS
     assert resolved.filters.force == ("Leicestershire",)
-
-
-@pytest.mark.parametrize(("text", "since", "until"), [
-    ("only since 2020", "2020-01-01", None),
-    ("from 2018 onwards", "2018-01-01", None),
-    ("after 2019", "2020-01-01", None),
-    ("before 2019", None, "2018-12-31"),
-    ("up to 2017", None, "2017-12-31"),
-    ("in 2016", "2016-01-01", "2016-12-31"),
-    ("since 2020-03-01", "2020-03-01", None),
-    ("from 2015 until 2017", "2015-01-01", "2017-12-31"),
-])
-def test_dates_in_a_followup(text: str, since: str | None, until: str | None) -> None:
-    assert (dates_named(text).since, dates_named(text).until) == (since, until)
 
 
 def test_a_new_date_bound_replaces_one_it_contradicts() -> None:

@@ -183,3 +183,60 @@ def test_a_killed_ingest_leaves_a_consistent_store_and_a_rerun_completes(
     assert summary["documents"] == 40 and summary["unchanged"] >= 3 and not summary["failed"]
     check = Store.open(Settings(data_dir=data_dir)).check()
     assert check.ok and check.vectors == check.chunks == check.fts_rows
+
+
+def _manifest(path: Path, *names: str) -> Path:
+    rows = "".join(f"{n},Dorset,Dorset Police and Crime Panel,2015-02-05,report,Paper {n}\n" for n in names)
+    path.write_text("file,force,body,meeting_date,doc_type,title\n" + rows)
+    return path
+
+
+def _ingest_json(*args: str) -> dict:  # type: ignore[type-arg]
+    code, out = _cli("ingest", *args, "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_a_folder_manifest_leaves_out_the_files_it_does_not_list(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(seeds_dir / "002_310633dc8ab7467d.txt", corpus / "listed.txt")
+    shutil.copy(seeds_dir / "004_588db7d1a32d76d6.txt", corpus / "unlisted.txt")
+    (corpus / "README.md").write_text("# About this corpus\n\nDorset papers, collected for testing.\n")
+    _manifest(corpus / "manifest.csv", "listed.txt")
+    summary = _ingest_json(str(corpus), "--data-dir", str(tmp_path / "d"))
+    assert summary["added"] == 1 and summary["documents"] == 1
+    skipped = {Path(s["path"]).name: s["error"] for s in summary["skipped"]}
+    assert set(skipped) == {"unlisted.txt", "README.md"}
+    assert all(reason.startswith("not in manifest") for reason in skipped.values())
+    (doc,) = Store.open(Settings(data_dir=tmp_path / "d")).list_documents()
+    assert doc.title == "Paper listed.txt"
+
+
+def test_an_explicit_manifest_governs_the_folders_given_and_named_files_are_always_read(
+        seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(seeds_dir / "002_310633dc8ab7467d.txt", corpus / "a.txt")
+    shutil.copy(seeds_dir / "004_588db7d1a32d76d6.txt", corpus / "b.txt")
+    manifest = _manifest(tmp_path / "elsewhere.csv", "a.txt")
+    summary = _ingest_json(str(corpus), "--manifest", str(manifest), "--data-dir", str(tmp_path / "d"))
+    assert summary["added"] == 1
+    assert [(Path(s["path"]).name, s["error"]) for s in summary["skipped"]] == [
+        ("b.txt", f"not in manifest ({manifest})")]
+    summary = _ingest_json(str(corpus / "b.txt"), "--manifest", str(manifest), "--data-dir", str(tmp_path / "d"))
+    assert summary["added"] == 1 and summary["documents"] == 2
+
+
+def test_markdown_is_not_a_paper_format_unless_asked_for(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(seeds_dir / "002_310633dc8ab7467d.txt", corpus / "paper.txt")
+    notes = corpus / "notes.md"
+    notes.write_text("# Notes\n\nThe Dorset panel scrutinised the Police and Crime Plan refresh in 2015.\n")
+    summary = _ingest_json(str(corpus), "--data-dir", str(tmp_path / "d"))
+    assert summary["added"] == 1
+    assert [Path(s["path"]).name for s in summary["skipped"]] == ["notes.md"]
+    assert "--include-md" in summary["skipped"][0]["error"]
+    assert _ingest_json(str(corpus), "--include-md", "--data-dir", str(tmp_path / "d2"))["added"] == 2
+    assert _ingest_json(str(notes), "--data-dir", str(tmp_path / "d3"))["added"] == 1

@@ -1,16 +1,14 @@
 """LLM mode against a local stand-in for an OpenAI-compatible endpoint (no remote calls).
 
-The stand-in answers every chat completion with a scripted reply, plain or streamed as
-server-sent events, and records the requests it got, so the tests see the prompt too.
+The stand-in (``tests.helpers.FakeLLM``) answers every chat completion with a scripted reply, plain
+or streamed as server-sent events, and records the requests it got, so the tests see the prompt too.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +16,7 @@ from fastapi.testclient import TestClient
 from precedent.api.app import create_app
 from precedent.ingest.settings import Settings
 from precedent.search.llm import verify
+from tests.helpers import FakeLLM
 
 QUESTION = "What did panels say about 101 response times?"
 # One good sentence, one citing a passage that does not exist, one with no citation at all.
@@ -25,47 +24,6 @@ GOOD = "Members reported complaints from the public about poor response times to
 REPLY = ("Members reported complaints from the public about poor response times to 101 calls [1]. "
          "The commissioner promised to answer every call within ten seconds [9]. "
          "Response times are a national scandal.")
-
-
-class FakeLLM:
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.requests: list[dict] = []  # type: ignore[type-arg]
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                auth = self.headers.get("Authorization")
-                fake.requests.append({"path": self.path, "body": body, "auth": auth})
-                if not body.get("stream"):
-                    message = {"role": "assistant", "content": fake.reply}
-                    payload = json.dumps({"choices": [{"message": message}]})
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload.encode())
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                for piece in re.findall(r"\S+\s*", fake.reply):
-                    chunk = {"choices": [{"delta": {"content": piece}}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: a free port
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture()
@@ -150,6 +108,19 @@ def test_unreachable_endpoint_is_502_or_an_error_event(seed_settings: Settings) 
         events = _events(client.post("/ask/stream", json={"question": QUESTION}).text)
         assert [e["type"] for e in events] == ["error", "final"]
         assert events[1]["found"] and events[1]["mode"] == "extractive"
+
+
+def test_a_stream_cut_mid_answer_ends_with_an_error_then_the_extractive_answer(seed_settings: Settings) -> None:
+    fake = FakeLLM(REPLY, drop_after=4)
+    try:
+        settings = seed_settings.model_copy(update={"llm_url": fake.url, "llm_timeout": 10.0})
+        with TestClient(create_app(settings)) as client:
+            events = _events(client.post("/ask/stream", json={"question": QUESTION}).text)
+    finally:
+        fake.close()
+    assert [e["type"] for e in events] == ["token"] * 4 + ["error", "final"]
+    assert "PRECEDENT_LLM_URL" in events[4]["detail"]
+    assert events[5]["found"] and events[5]["mode"] == "extractive" and "[1]" in events[5]["answer"]
 
 
 def test_bad_filters_on_the_stream_are_422_before_streaming(llm_client: TestClient) -> None:

@@ -110,10 +110,7 @@
     } catch (_) {
       detail = "";
     }
-    if (response.status === 503) {
-      const base = detail || "The archive is empty.";
-      return new ApiError(503, `${base} Run \`precedent ingest\` to load documents, then ask again.`);
-    }
+    // The server's message already says what to do (ingest, start Chroma, set the model): show it as is.
     return new ApiError(response.status, detail || `The server answered ${response.status} ${response.statusText}.`);
   }
 
@@ -143,7 +140,9 @@
     return response.json();
   }
 
-  // POST /ask/stream: server-sent events over a fetch body (EventSource cannot POST).
+  // POST /ask/stream: server-sent events over a fetch body (EventSource cannot POST). An `error`
+  // event (the LLM failed) is not the end: the server follows it with a `final` extractive answer,
+  // so the error comes back beside that answer, as `notice`, rather than thrown.
   async function postStream(url, body, onToken) {
     let response;
     try {
@@ -160,6 +159,7 @@
     const decoder = new TextDecoder();
     let buffer = "";
     let final = null;
+    let notice = null;
 
     const handle = (block) => {
       const data = block.split(/\r?\n/)
@@ -171,7 +171,7 @@
       try { event = JSON.parse(data); } catch (_) { return; }
       if (event.type === "token") onToken(String(event.text || ""));
       else if (event.type === "final") final = event;
-      else if (event.type === "error") throw new ApiError(500, String(event.detail || event.message || "The answer stream failed."));
+      else if (event.type === "error") notice = String(event.detail || event.message || "The answer stream failed.");
     };
 
     for (;;) {
@@ -183,8 +183,8 @@
       if (done) break;
     }
     if (buffer.trim()) handle(buffer);
-    if (!final) throw new ApiError(500, "The answer stream ended before the final answer arrived.");
-    return final;
+    if (!final) throw new ApiError(502, notice || "The answer stream ended before the final answer arrived.");
+    return { final, notice };
   }
 
   // ---------------------------------------------------------------- filters
@@ -208,6 +208,24 @@
     if (applied.until) parts.push(`to ${formatDate(applied.until)}`);
     if (applied.doc_type) parts.push(`${applied.doc_type} only`);
     return parts.join(" · ");
+  }
+
+  // ---------------------------------------------------------------- filter panel
+
+  // On a phone the open panel fills the first screen, so it starts collapsed there and open on wider
+  // screens. The width is the stylesheet's narrow-screen breakpoint.
+  const NARROW = window.matchMedia("(max-width: 760px)");
+
+  function setFiltersOpen(open) {
+    $("filters-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+    $("filters-body").hidden = !open;
+  }
+
+  // A collapsed panel must not hide that filters are set: the toggle counts them.
+  function showFilterCount() {
+    const filters = currentFilters();
+    const n = (filters.force || []).length + ["since", "until", "doc_type"].filter((key) => filters[key]).length;
+    $("filters-active").textContent = n ? ` (${n} set)` : "";
   }
 
   async function loadFacets() {
@@ -357,6 +375,15 @@
     return msg;
   }
 
+  // Why an LLM-mode answer is the extractive one: the model failed, and the server said how.
+  function llmNotice(detail) {
+    return el("p", { class: "notice" }, [
+      el("strong", { text: "The language model failed, so this answer is built from the passages alone." }),
+      " ",
+      el("span", { class: "notice-detail", text: detail }),
+    ]);
+  }
+
   // Page extensions (scrutiny.js: export buttons, watches) hear of each new message: what was sent, what came back.
   function announce(node, kind, request, data) {
     node.dispatchEvent(new CustomEvent("precedent:message", { bubbles: true, detail: { kind, request, data } }));
@@ -379,15 +406,16 @@
     ]));
 
     let data;
+    let notice = null;
     try {
       if (state.streaming) {
         let streamed = "";
         const text = pending.querySelector(".pending-text");
         try {
-          data = await postStream("/ask/stream", body, (token) => {
+          ({ final: data, notice } = await postStream("/ask/stream", body, (token) => {
             streamed += token;
             text.textContent = streamed;
-          });
+          }));
         } catch (error) {
           // No streaming endpoint after all: fall back to the plain one for this and later questions.
           if (!(error instanceof ApiError) || ![404, 405, 501].includes(error.status) || streamed) throw error;
@@ -400,7 +428,9 @@
     } finally {
       pending.remove();
     }
-    announce(addMessage(answerMessage(data)), "answer", state.streaming ? { ...body, mode: "llm" } : body, data);
+    const message = answerMessage(data);
+    if (notice) message.querySelector(".msg-label").after(llmNotice(notice));
+    announce(addMessage(message), "answer", state.streaming ? { ...body, mode: "llm" } : body, data);
     rememberTurn(data.rewritten_question || question, data.filters_applied);
   }
 
@@ -725,7 +755,15 @@
       $("since").value = "";
       $("until").value = "";
       $("doc-type").value = "";
+      showFilterCount();
     });
+
+    setFiltersOpen(!NARROW.matches);
+    NARROW.addEventListener("change", (event) => setFiltersOpen(!event.matches));
+    $("filters-toggle").addEventListener("click", () => {
+      setFiltersOpen($("filters-toggle").getAttribute("aria-expanded") !== "true");
+    });
+    $("filters-body").addEventListener("change", showFilterCount);
 
     const dialog = $("passage");
     $("passage-close").addEventListener("click", closePassage);

@@ -1,0 +1,67 @@
+"""Re-scoring the fused candidates: the passage's best sentence, its own vector, and its words.
+
+Reciprocal rank fusion throws the two sides' scores away and keeps their ranks, so a passage the
+lexical side barely found counts as much as one it found on every word. And a chunk's one vector
+averages seven or eight sentences, while a question is usually answered by one of them. So every
+candidate either side found gets three numbers:
+
+- ``sentence``: the best cosine between the question and one of the passage's sentences (late
+  interaction, "max-sim", over sentence vectors the ingest stored: no model call at query time);
+- ``dense``: the cosine between the question and the whole passage (header and text);
+- ``lexical``: its BM25 score over the best BM25 score among the candidates (0 when the lexical
+  side did not find it), so it is on the same 0..1 scale for every question;
+
+and the passage's score is ``WEIGHTS.sentence * sentence + WEIGHTS.dense * dense + WEIGHTS.lexical * lexical``.
+
+The weights were chosen by a grid search on one development set and reported on the other, in
+both directions (README, "Evaluation"): chosen on the panels corpus (70 questions, 15 forces) they
+give nDCG@10 {panels} there and {seeds} on the seed questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Weights:
+    sentence: float
+    dense: float
+    lexical: float
+
+
+WEIGHTS = Weights(sentence=0.5, dense=1.0, lexical=0.5)
+
+
+@dataclass(frozen=True)
+class Scored:
+    chunk_id: str
+    score: float
+    dense: float
+    sentence: float
+    lexical: float
+
+
+def rescore(query: np.ndarray, candidates: Sequence[str], lexical: dict[str, float],
+            vectors: dict[str, np.ndarray], fallback: dict[str, float], weights: Weights = WEIGHTS) -> list[Scored]:
+    """The candidates best first. ``vectors`` holds each chunk's stored rows (its own vector, then its
+    sentences'); a chunk without them (a store from before sentence vectors) scores by ``fallback``,
+    its dense similarity, on both dense terms."""
+    top = max(lexical.values(), default=0.0)
+    scored: list[Scored] = []
+    for chunk_id in candidates:
+        rows = vectors.get(chunk_id)
+        if rows is not None and len(rows):
+            sims = rows @ query
+            dense = float(sims[0])
+            sentence = float(sims[1:].max()) if len(rows) > 1 else dense
+        else:
+            dense = sentence = fallback.get(chunk_id, 0.0)
+        words = lexical.get(chunk_id, 0.0) / top if top > 0 else 0.0
+        score = weights.sentence * sentence + weights.dense * dense + weights.lexical * words
+        scored.append(Scored(chunk_id, score, dense, sentence, words))
+    scored.sort(key=lambda s: (-s.score, s.chunk_id))
+    return scored
