@@ -39,6 +39,7 @@ from precedent.ingest.errors import PrecedentError
 from precedent.ingest.pipeline import IngestReport, ingest_paths
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
+from precedent.search.answer import retrieve
 from precedent.search.retrieve import Searcher
 
 BASELINES = ("bm25-naive", "dense-naive", "rrf-naive")
@@ -126,11 +127,13 @@ def indexed_texts(searcher: Searcher) -> list[SourceText]:
 
 
 class PrecedentSystem:
+    """Precedent as /ask searches: the question's cues (forces, dates) become filters first."""
+
     def __init__(self, name: str, searcher: Searcher, mode: str) -> None:
         self.name, self.searcher, self.mode = name, searcher, mode
 
     def retrieve(self, question: str, k: int) -> list[Passage]:
-        hits_ = self.searcher.search(question, k=min(k, 100), mode=self.mode)
+        hits_ = retrieve(self.searcher, question, k=min(k, 100), mode=self.mode).hits
         return [Passage(h.chunk.text, h.document.document_id, h.document.source, h.chunk.locator) for h in hits_]
 
 

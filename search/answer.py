@@ -87,6 +87,7 @@ class Retrieved:
     covered_forces: list[str]
     judge: RelevanceJudge
     cues: list[str]  # the filters the question implied
+    relaxed: str | None = None  # the cued scope that held nothing, when the search looked beyond it
 
 
 def with_cues(question: str, requested: FilterSpec) -> tuple[FilterSpec, list[str]]:
@@ -116,11 +117,28 @@ def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: 
     judge = RelevanceJudge(searcher, resolved.topic)
     if unknown and not forces:
         return Retrieved(question, resolved, built, [], [], [], unknown, known, judge, cued)
-    hits = searcher.search(resolved.search_text, k=k, filters=built, mode=mode)
+    hits, relevant, nearest = _search(searcher, resolved.search_text, k, built, mode, judge)
+    loose = [name for name in ("since", "until", "doc_type") if name in cued]
+    if loose and not relevant:
+        # "HMIC's findings in 2016" were heard in 2017: a year or a kind of paper in the question may be
+        # what it is about rather than when or where it was said. Nothing there: look beyond it, and say so.
+        wider = build_filters(known, spec.model_copy(update={"force": forces, **dict.fromkeys(loose)}))
+        wider_hits, wider_relevant, wider_nearest = _search(searcher, resolved.search_text, k, wider, mode, judge)
+        if wider_relevant or not hits:
+            return Retrieved(question, resolved, wider, wider_hits, wider_relevant, wider_nearest, unknown, known,
+                             judge, [c for c in cued if c not in loose],
+                             relaxed=describe_filters(Filters(**{name: getattr(built, name) for name in loose})))
+    return Retrieved(question, resolved, built, hits, relevant, nearest, unknown, known, judge, cued)
+
+
+def _search(searcher: Searcher, text: str, k: int, filters: Filters, mode: str,
+            judge: RelevanceJudge) -> tuple[list[SearchHit], list[SearchHit], list[tuple[SearchHit, float]]]:
+    """The hits, those that clear the relevance bar, and the rest with their scores (best first)."""
+    hits = searcher.search(text, k=k, filters=filters, mode=mode)
     scored = list(zip(hits, judge.judge(hits), strict=True))
     relevant = [h for h, r in scored if r.clears_bar]
     nearest = sorted(((h, r.score) for h, r in scored if not r.clears_bar), key=lambda hr: -hr[1])
-    return Retrieved(question, resolved, built, hits, relevant, nearest, unknown, known, judge, cued)
+    return hits, relevant, nearest
 
 
 def ask(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: FilterSpec | None = None,
@@ -155,6 +173,9 @@ def compose_answer(retrieved: Retrieved) -> Answer:
     if retrieved.unknown_forces:
         lines.insert(1, f"{no_papers_from(retrieved.unknown_forces)} These passages are from "
                         f"{' and '.join(retrieved.filters.force)}.")
+    if retrieved.relaxed:
+        lines.insert(1, f"Nothing in the papers the question points to ({retrieved.relaxed}) answers it; "
+                        "these passages are from other dates or papers.")
     return Answer(
         question=retrieved.question, answer="\n".join(lines), found=True, citations=citations,
         filters_applied=retrieved.filters, cues=retrieved.cues,
