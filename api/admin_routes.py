@@ -1,4 +1,4 @@
-"""Who may change the archive: upload and delete documents, start a ModernGov crawl, follow its job.
+"""Who may change the archive: upload and delete documents, start a crawl, follow its job.
 
 Every route here needs ``Authorization: Bearer <PRECEDENT_ADMIN_KEY>``; with no key configured the
 routes are disabled (403), never open. Writes go through the app's own Searcher's store and embedder,
@@ -25,9 +25,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from precedent.api import deps
 from precedent.api.security import bearer_token, key_matches
+from precedent.ingest.crawl.crawl import crawl
+from precedent.ingest.crawl.lock import CrawlAlreadyRunning, CrawlLock
+from precedent.ingest.crawl.registry import registry_for, select_panels
 from precedent.ingest.errors import EmptyFile, PrecedentError, UnsupportedType
-from precedent.ingest.moderngov.crawl import crawl
-from precedent.ingest.moderngov.registry import load_registry, select_panels
 from precedent.ingest.parse import check_type
 from precedent.ingest.pipeline import IngestReport, ingest_items
 from precedent.ingest.records import DocumentMeta, SourceItem
@@ -245,16 +246,24 @@ def _remember(request: Request, job: Job) -> None:
     jobs[job.job_id] = job
 
 
-@router.post("/crawl", summary="Start a ModernGov crawl in the background (admin key)", status_code=202)
+@router.post("/crawl", summary="Start a crawl (ModernGov, CMIS, listing pages) in the background (admin key)",
+             status_code=202)
 def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, object]:
     if body.since and body.until and body.since > body.until:
         raise HTTPException(422, f"since {body.since} is after until {body.until}: swap them")
+    settings: Settings = request.app.state.settings
     try:
-        panels = select_panels(load_registry(), body.forces)  # unknown forces fail here, not in the thread
+        panels = select_panels(registry_for(settings), body.forces)  # unknown forces fail here, not in the thread
     except PrecedentError as exc:
         raise HTTPException(422, str(exc)) from None
-    settings: Settings = request.app.state.settings
     write = None if body.dry_run else writer(request)
+    # Taken here, so a crawl already running (a cron job, another request) is a 409 now, not a failed job later.
+    lock = None if body.dry_run else CrawlLock(settings)
+    if lock is not None:
+        try:
+            lock.acquire()
+        except CrawlAlreadyRunning as exc:
+            raise HTTPException(409, str(exc)) from None
     job = Job(uuid.uuid4().hex, "crawl", body.model_dump(mode="json"))
     _remember(request, job)
 
@@ -270,16 +279,23 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
     def run() -> None:
         try:
             summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
-                            ingest=None if body.dry_run else ingest)
+                            ingest=None if body.dry_run else ingest, lock=lock)
             if write is not None:
                 check_after_ingest(write.searcher, write.store)
             job.summary, job.status = summary.to_dict(), "done"
         except Exception as exc:  # the job records why it stopped; the server keeps running
             job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"
         finally:
+            if lock is not None:
+                lock.release()
             job.finished = dt.datetime.now(dt.UTC).isoformat()
 
-    threading.Thread(target=run, name=f"crawl-{job.job_id[:8]}", daemon=True).start()
+    try:
+        threading.Thread(target=run, name=f"crawl-{job.job_id[:8]}", daemon=True).start()
+    except RuntimeError:
+        if lock is not None:
+            lock.release()
+        raise
     return {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}
 
 

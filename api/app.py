@@ -19,10 +19,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from precedent.api import admin_routes, answers_routes, facts_routes, watch_routes
+from precedent.api import admin_routes, answers_routes, facts_routes, sources_routes, watch_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
 from precedent.api.exports import OutputFormat, base_url, export_response
 from precedent.api.security import install_security
+from precedent.ingest.crawl.coverage import last_crawls
 from precedent.ingest.errors import (
     BadQuery,
     ModelUnavailable,
@@ -137,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
         body: dict[str, object] = {"status": "ok", "data_dir": str(settings.data_dir),
                                    "vector_store": settings.chroma_url or "embedded",
-                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat()}
+                                   "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat(),
+                                   "crawls": {f: c.model_dump() for f, c in last_crawls(settings).items()}}
         try:
             searcher = get_searcher(request)
             searcher.store.check_compatible(settings.model)  # another model's or schema's store: say so
@@ -157,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(answers_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(sources_routes.router)
     app.include_router(facts_routes.router)
     app.include_router(watch_routes.router)
     return app

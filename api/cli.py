@@ -16,6 +16,7 @@ from precedent.api.cli_crawl import crawl_command
 from precedent.api.cli_facts import facts_command
 from precedent.api.cli_index import check, documents, ingest, remove, stats
 from precedent.api.cli_search import ask_command, compare_command, search
+from precedent.api.cli_sources import sources_command
 from precedent.api.cli_watch import watch_app
 from precedent.eval.cli import bench_command, eval_command
 from precedent.ingest.settings import quiet_and_offline
@@ -53,7 +54,8 @@ def serve(
 for _name, _command in (
     ("ingest", ingest), ("documents", documents), ("remove", remove), ("check", check), ("stats", stats),
     ("search", search), ("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
-    ("eval", eval_command), ("bench", bench_command), ("serve", serve), ("facts", facts_command),
+    ("sources", sources_command), ("eval", eval_command), ("bench", bench_command), ("serve", serve),
+    ("facts", facts_command),
 ):
     app.command(_name)(friendly(_command))
 app.add_typer(watch_app, name="watch")

@@ -74,16 +74,22 @@ class Settings(BaseSettings):
     max_pdf_pages: int = 2000
     parse_timeout_s: float = 120.0
 
-    # ModernGov crawling.
+    # Crawling (ModernGov, CMIS and listing-page sites).
+    registry: Path | None = Field(
+        default=None,
+        description="A TOML file of panels merged over the bundled registry (adds panels, overrides a "
+                    "force's hosts, committees or date ranges); `precedent crawl --registry FILE` sets it too")
     crawl_delay_s: float = 1.0
     crawl_timeout_s: float = 30.0
     crawl_retries: int = 3
     crawl_max_requests: int = 5000
     user_agent: str = "Precedent/0.1 (Police and Crime Panel archive search; +https://github.com/precedent)"
 
-    @field_validator("data_dir", mode="before")
+    @field_validator("data_dir", "registry", mode="before")
     @classmethod
     def _expand(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # PRECEDENT_REGISTRY= (empty) means no user registry
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value
 
     @property

@@ -142,6 +142,10 @@ def test_chat_page_in_a_real_browser(  # type: ignore[no-untyped-def]
         forces = page.locator(".force-filter input[type=checkbox]")
         forces.nth(len(FORCES) - 1).wait_for()
         assert {forces.nth(i).get_attribute("value") for i in range(forces.count())} == FORCES
+        # Below them, from /sources: the forces that exist but are not indexed yet.
+        unindexed = page.locator("#force-unindexed summary")
+        unindexed.wait_for()
+        assert unindexed.text_content() == f"{41 - len(FORCES)} more forces not yet indexed"
         assert page.locator("#filters-toggle").get_attribute("aria-expanded") == "true"
         page.screenshot(path=str(shots / "desktop-0-empty.png"), full_page=True)
 

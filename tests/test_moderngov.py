@@ -9,246 +9,38 @@ fetching is pointed at the local server, as a recorded site would be replayed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-import threading
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from precedent.ingest.moderngov.client import (
-    ModernGovClient,
-    mg_date,
-    parse_meeting,
-    parse_meetings,
-    yearly_windows,
-)
-from precedent.ingest.moderngov.crawl import CrawlSummary, crawl
-from precedent.ingest.moderngov.registry import BadRegistry, Panel, Site, load_registry, select_panels
-from precedent.ingest.pipeline import IngestReport, ItemOutcome
-from precedent.ingest.records import SourceItem
+from precedent.ingest.crawl.committees import Committee, find_committee
+from precedent.ingest.crawl.crawl import crawl
+from precedent.ingest.crawl.http import MalformedResponse, PoliteClient
+from precedent.ingest.crawl.moderngov import mg_date, parse_meeting, parse_meetings, yearly_windows
+from precedent.ingest.crawl.registry import BadRegistry, Panel, Site, load_registry, select_panels
+from precedent.ingest.crawl.run import CrawlSummary
 from precedent.ingest.settings import Settings
-from tests.helpers import docx_bytes, pdf_bytes
+from tests.fake_sites import (
+    MODERNGOV_ORIGINS,
+    PERFORMANCE_REPORT,
+    FakeModernGov,
+    RecordingIngest,
+    build_moderngov_site,
+    route_key,
+    serving,
+)
+from tests.helpers import pdf_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moderngov"
 SINCE, UNTIL = dt.date(2023, 1, 1), dt.date(2024, 6, 30)
-PREFIXES = {
-    "https://democracy.plymouth.gov.uk": "/plymouth",
-    "https://cabinet.leicester.gov.uk": "/leicester",
-    "https://democracy.leics.gov.uk": "/leics",
-    "https://dorset.moderngov.co.uk": "/dorset-old",
-}
-DD_MM_YYYY = re.compile(r"^\d{2}/\d{2}/\d{4}$")
-
-
-# --- documents generated at test time ----------------------------------------------------------------
-
-
-PERFORMANCE_REPORT = (
-    "Police and Crime Commissioner's Performance Report, February 2023.",
-    "1. Purpose. This report sets out police performance against the Police and Crime Plan for the "
-    "period April to December 2022, for the Panel's scrutiny.",
-    "2. Calls for service. Average 101 call answering times fell from nine minutes to four minutes. "
-    "Emergency calls answered within ten seconds remained above 90 per cent.",
-)
-
-
-# --- the fake ModernGov site -------------------------------------------------------------------------
-
-
-@dataclass
-class Resource:
-    body: bytes
-    content_type: str
-    validators: bool = True  # many installs send no ETag / Last-Modified at all
-    version: int = 1
-
-    @property
-    def etag(self) -> str:
-        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
-
-    @property
-    def last_modified(self) -> str:
-        return formatdate(1_675_000_000 + self.version * 86_400, usegmt=True)
-
-
-@dataclass(frozen=True)
-class Hit:
-    path: str
-    status: int
-    conditional: bool
-    user_agent: str
-
-
-def route_key(path_and_query: str) -> str:
-    """IIS ignores case in paths and parameter names; `Ver=` only picks a page layout."""
-    parts = urlsplit(path_and_query)
-    query = sorted((k.lower(), v.lower()) for k, v in parse_qsl(parts.query) if k.lower() != "ver")
-    return unquote(parts.path).lower() + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
-
-
-@dataclass
-class FakeModernGov:
-    resources: dict[str, Resource] = field(default_factory=dict)
-    meetings_xml: dict[str, str] = field(default_factory=dict)  # prefix -> full GetMeetings answer
-    service_off: set[str] = field(default_factory=set)  # prefixes whose web service answers 403
-    scripted: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses to answer first
-    slow: dict[str, float] = field(default_factory=dict)  # route -> seconds to stall before answering
-    hits: list[Hit] = field(default_factory=list)
-    base: str = ""
-
-    def put(self, path: str, body: bytes | str, content_type: str, *, validators: bool = True) -> None:
-        data = body.encode() if isinstance(body, str) else body
-        key = route_key(path)
-        old = self.resources.get(key)
-        self.resources[key] = Resource(data, content_type, validators, old.version + 1 if old else 1)
-
-    def put_xml(self, path: str, fixture: str) -> None:
-        self.put(path, (FIXTURES / fixture).read_bytes(), "text/xml; charset=utf-8")
-
-    def put_page(self, path: str, fixture: str) -> None:
-        self.put(path, (FIXTURES / fixture).read_bytes(), "text/html; charset=utf-8", validators=False)
-
-    def fail_next(self, path: str, *statuses: int) -> None:
-        self.scripted[route_key(path)] = list(statuses)
-
-    def reset_hits(self) -> None:
-        self.hits.clear()
-
-    def answer(self, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        key = route_key(raw_path)
-        if self.scripted.get(key):
-            return self.scripted[key].pop(0), {}, b"<html><body>Server Error</body></html>"
-        prefix = "/" + key.split("/")[1]
-        if "/mgwebservice.asmx/" in key and prefix in self.service_off:
-            return 403, {}, b"<html><body>403 - Forbidden: Access is denied.</body></html>"
-        if key.startswith(prefix + "/mgwebservice.asmx/getmeetings") and prefix in self.meetings_xml:
-            status, body = self._get_meetings(prefix, dict(parse_qsl(urlsplit(raw_path).query)))
-            if status != 200:
-                return status, {}, body
-            resource = Resource(body, "text/xml; charset=utf-8")
-        else:
-            found = self.resources.get(key)
-            if found is None:
-                return 404, {"Content-Type": "text/html"}, b"<html><body>404 - File not found.</body></html>"
-            resource = found
-        out = {"Content-Type": resource.content_type}
-        if resource.validators:
-            out |= {"ETag": resource.etag, "Last-Modified": resource.last_modified}
-            if headers.get("if-none-match") == resource.etag or (
-                "if-none-match" not in headers and headers.get("if-modified-since") == resource.last_modified
-            ):
-                return 304, out, b""
-        return 200, out, resource.body
-
-    def _get_meetings(self, prefix: str, params: dict[str, str]) -> tuple[int, bytes]:
-        """GetMeetings as the real service: no dates is an error, ISO dates are silently ignored."""
-        params = {k.lower(): v for k, v in params.items()}
-        text = self.meetings_xml[prefix]
-        start, end = params.get("sfromdate"), params.get("stodate")
-        if not start or not end:
-            return 500, b"System.ArgumentException: sFromDate"
-        if not (DD_MM_YYYY.match(start) and DD_MM_YYYY.match(end)):
-            return 200, text.encode()  # the quirk: every meeting comes back
-
-        def day(value: str) -> dt.date:
-            return dt.datetime.strptime(value, "%d/%m/%Y").date()
-
-        def keep(match: re.Match[str]) -> str:
-            when = re.search(r"<meetingdate>(.*?)</meetingdate>", match.group(0))
-            inside = when is not None and day(start) <= day(when.group(1)) <= day(end)
-            return match.group(0) if inside else ""
-
-        return 200, re.sub(r"\s*<meeting>.*?</meeting>", keep, text, flags=re.DOTALL).encode()
-
-    def requests_to(self, fragment: str) -> list[Hit]:
-        return [h for h in self.hits if fragment.lower() in h.path.lower()]
-
-
-def serve(site: FakeModernGov) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            stall = site.slow.get(route_key(self.path))
-            if stall:
-                time.sleep(stall)
-            status, out, body = site.answer(self.path, headers)
-            conditional = "if-none-match" in headers or "if-modified-since" in headers
-            site.hits.append(Hit(self.path, status, conditional, headers.get("user-agent", "")))
-            try:
-                self.send_response(status)
-                for name, value in out.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client timed out and left, as the timeout test intends
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    return server, thread
-
-
-def build_site() -> FakeModernGov:
-    site = FakeModernGov()
-    site.meetings_xml["/plymouth"] = (FIXTURES / "plymouth/GetMeetings.xml").read_text()
-    for meeting_id in (10245, 10300, 10350, 10400):
-        site.put_xml(f"/plymouth/mgWebService.asmx/GetMeeting?lMeetingId={meeting_id}",
-                     f"plymouth/GetMeeting_{meeting_id}.xml")
-    site.put("/plymouth/mgConvert2PDF.aspx?ID=5001",
-             pdf_bytes("Minutes of the Police and Crime Panel, 18 November 2022.",
-                      "The Panel considered the proposed precept and the Commissioner's response."),
-             "application/pdf", validators=False)
-    site.put("/plymouth/documents/s5002/PCC Performance Report.pdf", pdf_bytes(*PERFORMANCE_REPORT),
-             "application/pdf")
-    site.put("/plymouth/documents/s5004/Appendix A Budget Monitoring Table.docx",
-             docx_bytes("Appendix A: Budget Monitoring Table.",
-                       "Police officer pay is forecast to be underspent by 1.2 million pounds."),
-             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    for restricted in ("/plymouth/documents/s5005/Appendix B Contract Values.pdf",
-                       "/plymouth/documents/s5006/Complaint report.pdf",
-                       "/leicester/documents/s6102/Candidate Assessments.pdf"):
-        site.put(restricted, pdf_bytes("SECRET restricted content."), "application/pdf")
-
-    site.service_off.add("/leicester")
-    site.put_page("/leicester/ieListMeetings.aspx?CId=989&Year=2023", "leicester/ieListMeetings_2023.html")
-    for meeting_id in (11200, 11267):
-        site.put_page(f"/leicester/ieListDocuments.aspx?CId=989&MId={meeting_id}",
-                      f"leicester/ieListDocuments_{meeting_id}.html")
-    for item_id in (40101, 40201):
-        site.put_page(f"/leicester/mgAi.aspx?ID={item_id}", f"leicester/mgAi_{item_id}.html")
-    site.put("/leicester/documents/s6101/Estates Strategy Report.pdf",
-             pdf_bytes("Estates Strategy 2023 to 2028.",
-                      "The Commissioner proposes a shared police station in Oakham and the closure of two "
-                      "front counters in Rutland."),
-             "application/pdf")
-
-    site.meetings_xml["/leics"] = (FIXTURES / "leics/GetMeetings.xml").read_text()
-    site.meetings_xml["/dorset-old"] = (FIXTURES / "dorset-old/GetMeetings.xml").read_text()
-    site.put_xml("/dorset-old/mgWebService.asmx/GetCommittees", "dorset-old/GetCommittees.xml")
-    return site
 
 
 @pytest.fixture
 def site() -> Iterator[FakeModernGov]:
-    fake = build_site()
-    server, thread = serve(fake)
-    yield fake
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(build_moderngov_site()) as fake:
+        yield fake  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -258,40 +50,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def local_panels(site: FakeModernGov, *forces: str) -> list[Panel]:
-    mapping = {canonical: site.base + prefix for canonical, prefix in PREFIXES.items()}
+    mapping = {canonical: site.base + prefix for canonical, prefix in MODERNGOV_ORIGINS.items()}
     return [p.served_from(mapping) for p in select_panels(load_registry(), forces)]
 
 
-def client_for(settings: Settings) -> ModernGovClient:
-    return ModernGovClient(settings, backoff_s=0.001)
-
-
-class RecordingIngest:
-    """Stands in for ingest_items where a test is about the crawl, not the index: records each batch."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[SourceItem]] = []
-        self._hashes: dict[str, str] = {}
-
-    def __call__(self, items: Iterable[SourceItem], settings: Settings, *,
-                 progress: bool = False) -> IngestReport:
-        batch = list(items)
-        self.batches.append(batch)
-        report = IngestReport()
-        for item in batch:
-            digest = hashlib.sha256(item.data).hexdigest()
-            previous = self._hashes.get(item.source)
-            status = "unchanged" if previous == digest else ("updated" if previous else "added")
-            self._hashes[item.source] = digest
-            report.record(ItemOutcome(item.source, item.meta.document_id, status))
-        return report
-
-    @property
-    def items(self) -> list[SourceItem]:
-        return [item for batch in self.batches for item in batch]
-
-    def by_id(self) -> dict[str | None, SourceItem]:
-        return {item.meta.document_id: item for item in self.items}
+def client_for(settings: Settings) -> PoliteClient:
+    return PoliteClient(settings, backoff_s=0.001)
 
 
 def run(site_panels: list[Panel], settings: Settings, ingest: RecordingIngest | None = None,
@@ -310,8 +74,10 @@ def test_every_registry_entry_is_valid_and_names_a_known_force() -> None:
     for panel in panels:
         assert panel.sites, panel.force
         for s in panel.sites:
-            assert s.base_url.startswith(("https://", "http://")) and not s.base_url.endswith("/")
-            assert s.committee_id or s.committee_title
+            assert s.base_url.startswith(("https://", "http://"))
+            if s.system in ("moderngov", "cmis"):
+                assert not s.base_url.endswith("/")
+                assert s.committee_id or s.committee_title
             assert s.start is None or s.end is None or s.start <= s.end
 
 
@@ -500,6 +266,32 @@ def test_a_site_with_its_web_service_off_is_crawled_through_its_public_pages(
     assert leics[0]["sFromDate"] == "17/10/2023"
 
 
+@pytest.mark.parametrize("mode", ["web service", "public pages"])
+def test_a_public_item_with_one_restricted_appendix_keeps_its_minutes_and_public_papers(
+        site: FakeModernGov, settings: Settings, mode: str) -> None:
+    if mode == "public pages":
+        site.service_off.add("/somerset")
+    ingest = RecordingIngest()
+    with client_for(settings) as client:
+        summary = crawl(local_panels(site, "Avon and Somerset"), settings, since=dt.date(2024, 1, 1),
+                        until=dt.date(2024, 12, 31), client=client, ingest=ingest)
+    docs = ingest.by_id()
+    assert set(docs) == {"mg-democracy-somerset-gov-uk-item-9001", "mg-democracy-somerset-gov-uk-doc-7001",
+                         "mg-democracy-somerset-gov-uk-doc-7002"}
+    minutes = docs["mg-democracy-somerset-gov-uk-item-9001"]
+    assert b"supports the appointment without recommendation" in minutes.data
+    assert minutes.meta.agenda_item is not None and minutes.meta.agenda_item.number == "6"
+    assert docs["mg-democracy-somerset-gov-uk-doc-7002"].meta.title == (
+        "Appendix A: Job Description and Person Specification")
+    # The restricted appendix and the restricted item's paper are never asked for.
+    assert not site.requests_to("s7003") and not site.requests_to("s7004")
+    assert not any(b"SECRET" in item.data for item in ingest.items)
+    assert summary.restricted_skipped == 3  # appendix B; item 8 and its enclosure
+    assert not summary.documents_failed
+    used_pages = bool(site.requests_to("/somerset/ieListDocuments.aspx"))
+    assert used_pages == (mode == "public pages")
+
+
 def test_a_committee_without_an_id_is_found_by_its_title(site: FakeModernGov, settings: Settings) -> None:
     dorset = local_panels(site, "Dorset")
     with client_for(settings) as client:
@@ -508,6 +300,32 @@ def test_a_committee_without_an_id_is_found_by_its_title(site: FakeModernGov, se
     first_ask = site.requests_to("/dorset-old/mgWebService.asmx/GetMeetings")[0]
     asked = dict(parse_qsl(urlsplit(first_ask.path).query))
     assert asked["lCommitteeId"] == "138"  # the exact title wins over the sub-committee
+
+
+def test_with_the_web_service_off_a_committee_is_found_on_the_public_list_and_the_route_is_reported(
+        site: FakeModernGov, settings: Settings) -> None:
+    site.service_off.add("/dorset-old")
+    with client_for(settings) as client:
+        summary = crawl(local_panels(site, "Dorset"), settings, since=dt.date(2019, 1, 1),
+                        until=dt.date(2019, 3, 31), client=client, ingest=RecordingIngest())
+    assert [(c.host, c.committee_id, c.title, c.via) for c in summary.committees_found] == [
+        ("dorset.moderngov.co.uk", 138, "Police and Crime Panel", "the public committee list (mgListCommittees.aspx)")]
+    assert site.requests_to("/dorset-old/ieListMeetings.aspx?CId=138&Year=2019")
+    assert site.requests_to("/dorset-old/ieListDocuments.aspx?CId=138&MId=1663")  # 404 here: reported
+    assert [f.url for f in summary.documents_failed] == [
+        "https://dorset.moderngov.co.uk/ieListDocuments.aspx?CId=138&MId=1663"]
+
+
+def test_a_title_never_picks_a_sub_committee_and_ambiguity_names_the_candidates() -> None:
+    committees = [Committee(140, "Police and Crime Panel Complaints Sub-Committee"),
+                  Committee(232, "Cleveland Police and Crime Panel Complaint Sub-Committee"),
+                  Committee(231, "Cleveland Police & Crime Panel")]
+    assert find_committee(committees, "Cleveland Police and Crime Panel", "rcbc").id == 231
+    with pytest.raises(MalformedResponse, match="0 committees titled like 'Police and Crime Panel'"):
+        find_committee(committees[:2], "Police and Crime Panel", "x")
+    two = [Committee(1, "Dorset Police and Crime Panel"), Committee(2, "Dorset Council - Police and Crime Panel")]
+    with pytest.raises(MalformedResponse, match="2 committees.*1 'Dorset Police and Crime Panel'.*set committee_id"):
+        find_committee(two, "Police and Crime Panel", "x")
 
 
 def test_recrawl_fetches_only_what_changed_and_reingests_exactly_those_two(

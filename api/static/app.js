@@ -253,6 +253,7 @@
       ]));
     });
     if (!list.children.length) list.append(el("li", { class: "hint", text: "No forces in the archive yet." }));
+    listUnindexedForces(list);
 
     const select = $("doc-type");
     for (const facet of facets.doc_types || []) {
@@ -270,6 +271,26 @@
     let text = `${docs} document${docs === 1 ? "" : "s"}, ${chunks} passage${chunks === 1 ? "" : "s"}`;
     if (range.min && range.max) text += `, ${formatDate(range.min)} to ${formatDate(range.max)}`;
     summary.textContent = docs ? `${text}.` : "The archive is empty. Run `precedent ingest` to load documents.";
+  }
+
+  // Forces that exist but have nothing in the archive yet, from /sources, under the force filters:
+  // a scrutiny officer sees what the archive does not cover, and why. Not filters (nothing to match).
+  async function listUnindexedForces(list) {
+    let data;
+    try {
+      data = await getJSON("/sources");
+    } catch (_) {
+      return; // the force filters above still work without it
+    }
+    const missing = (data.sources || []).filter((row) => !row.documents);
+    if (!missing.length) return;
+    const items = missing.map((row) => el("li", { text: `${row.force} (${row.status})`, title: row.reason || row.status }));
+    const details = el("details", { class: "force-unindexed", id: "force-unindexed" }, [
+      el("summary", { class: "hint", text: `${missing.length} more force${missing.length === 1 ? "" : "s"} not yet indexed` }),
+      el("ul", { class: "force-list" }, items),
+    ]);
+    $("force-unindexed")?.remove();
+    list.after(details);
   }
 
   async function detectStreaming() {

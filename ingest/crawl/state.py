@@ -1,9 +1,9 @@
 """What the crawler remembers between runs (SQLite beside the index), so a re-crawl repeats no work.
 
 Per URL: the validators the server sent (ETag, Last-Modified), the hash of the body, and for listings
-(web service XML, list pages) the body itself, so a 304 can be answered from here. Per ingested
-document: the hash of what was ingested, written only once the pipeline accepted it, so a failed
-ingest is retried next time.
+(web service XML, list pages, calendars) the body itself, so a 304 can be answered from here. Per
+ingested document: the hash of what was ingested, written only once the pipeline accepted it, so a
+failed or interrupted ingest is retried next time. Per force: how its last crawl went.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from precedent.ingest.moderngov.client import Fetched, Validators
+from pydantic import BaseModel
+
+from precedent.ingest.crawl.http import Fetched, Validators
 from precedent.ingest.settings import Settings
 
 STATE_FILE = "crawl_state.sqlite3"
@@ -45,11 +47,44 @@ _MIGRATIONS: tuple[str, ...] = (
         last_seen TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE crawls (
+        force TEXT PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        status TEXT NOT NULL,
+        meetings INTEGER NOT NULL DEFAULT 0,
+        documents_new INTEGER NOT NULL DEFAULT 0,
+        documents_changed INTEGER NOT NULL DEFAULT 0,
+        documents_unchanged INTEGER NOT NULL DEFAULT 0,
+        documents_failed INTEGER NOT NULL DEFAULT 0,
+        detail TEXT
+    );
+    """,
 )
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class LastCrawl(BaseModel):
+    """How a force's most recent crawl went: 'running' until it ends ('interrupted' if it never did)."""
+
+    force: str
+    started: str
+    finished: str | None = None
+    status: str = "running"  # running | ok | failures | stopped | interrupted
+    meetings: int = 0
+    documents_new: int = 0
+    documents_changed: int = 0
+    documents_unchanged: int = 0
+    documents_failed: int = 0
+    detail: str | None = None
+
+
+_CRAWL_COLUMNS = ("force", "started", "finished", "status", "meetings", "documents_new", "documents_changed",
+                  "documents_unchanged", "documents_failed", "detail")
 
 
 @dataclass(frozen=True)
@@ -143,9 +178,34 @@ class CrawlState:
                 (url, force, meeting_id, meeting_date.isoformat() if meeting_date else None, _now()),
             )
 
+    def start_force(self, force: str) -> None:
+        """Mark a force's crawl as begun: if the process dies, the row says it never finished."""
+        if self.read_only:
+            return
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO crawls (force, started, status) VALUES (?, ?, 'running')", (force, _now()))
+
+    def finish_force(self, result: LastCrawl) -> None:
+        if self.read_only:
+            return
+        row = result.model_dump()
+        row["finished"] = row["finished"] or _now()
+        with self._conn:
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO crawls ({', '.join(_CRAWL_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _CRAWL_COLUMNS)})", [row[c] for c in _CRAWL_COLUMNS])
+
+    def last_crawls(self) -> dict[str, LastCrawl]:
+        """Each force's last crawl; a state file older than the crawls table has none."""
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+            return {}
+        rows = self._conn.execute(f"SELECT {', '.join(_CRAWL_COLUMNS)} FROM crawls ORDER BY force").fetchall()
+        return {r[0]: LastCrawl(**dict(zip(_CRAWL_COLUMNS, r, strict=True))) for r in rows}
+
     def counts(self) -> dict[str, int]:
         return {table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("fetches", "documents", "meetings")}
+                for table in ("fetches", "documents", "meetings", "crawls")}
 
 
 def _now() -> str:
