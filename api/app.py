@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,19 +53,31 @@ def status_for(exc: PrecedentError) -> int:
 
 @asynccontextmanager
 async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model in the background at start, so the first question does not wait for it."""
+    """Warm up in the background at start: open the store, load the model, run one search (Chroma's index
+    and SQLite's pages load on first use), so the first question does not wait. ``/health`` says
+    "warming" until this is done; ``on_ready`` hears how long it took."""
+    started = time.perf_counter()
 
     def load() -> None:
+        problem = None
         try:
-            app_searcher(app.state).embedder  # noqa: B018 - loading is the point
-        except PrecedentError:
-            pass  # no index yet: requests will say to run `precedent ingest`
+            searcher = app_searcher(app.state)
+            searcher.embedder  # noqa: B018 - loading is the point
+            if not searcher.store.is_empty():
+                searcher.search("police and crime panel", k=3)
+        except PrecedentError as exc:
+            problem = str(exc)  # no index yet, or another model's: requests will say what to do
+        finally:
+            if app.state.on_ready is not None:  # said before /health says so
+                app.state.on_ready(time.perf_counter() - started, problem)
+            app.state.warm.set()
 
     threading.Thread(target=load, name="warm-up", daemon=True).start()
     yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *,
+               on_ready: Callable[[float, str | None], None] | None = None) -> FastAPI:
     quiet_and_offline()
     settings = settings or Settings()
     # FastAPIOffline: /docs and /redoc from bundled assets, so the docs work on a machine with no internet.
@@ -78,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.searcher = None
     app.state.store = None
+    app.state.warm = threading.Event()  # set once the warm-up has finished, however it ended
+    app.state.on_ready = on_ready
 
     @app.exception_handler(PrecedentError)
     async def _precedent_error(request: Request, exc: PrecedentError) -> JSONResponse:
@@ -140,9 +155,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    "vector_store": settings.chroma_url or "embedded",
                                    "llm": bool(settings.llm_url), "time": dt.datetime.now(dt.UTC).isoformat(),
                                    "crawls": {f: c.model_dump() for f, c in last_crawls(settings).items()}}
+        if not request.app.state.warm.is_set():
+            body.update(status="warming", detail="loading the model and the index; ready in a few seconds")
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         try:
             searcher = get_searcher(request)
-            searcher.store.check_compatible(settings.model)  # another model's or schema's store: say so
+            # another model's, encoder's or schema's store: say so
+            searcher.store.check_compatible(settings.model, encoder=settings.encoder)
             docs, chunks = searcher.store.counts()
             body.update(documents=docs, chunks=chunks, vectors=searcher.store.vector_count(),
                         model=settings.model, model_loaded=searcher.model_loaded)

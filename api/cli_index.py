@@ -91,7 +91,7 @@ def stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     if json_out:
         emit(data)
         return
-    typer.echo(f"{data.documents} documents, {data.chunks} chunks (model {data.model})")
+    typer.echo(f"{data.documents} documents, {data.chunks} chunks (model {data.model}, encoder {data.encoder})")
     for title, groups in (("by force", data.by_force), ("by type", data.by_type)):
         typer.echo(title + ":")
         for name, row in groups.items():

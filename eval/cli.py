@@ -8,9 +8,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from precedent.eval.bench.encoders import format_encoders, run_encoder_bench
 from precedent.eval.bench.ingest import format_ingest, run_ingest_bench
 from precedent.eval.bench.query import format_query, run_query_bench
 from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
+from precedent.eval.bench.startup import format_startup, run_startup_bench
 from precedent.eval.facts import facts_command, format_facts
 from precedent.eval.floors import check_floors as floors_check
 from precedent.eval.metadata import measure_corpora
@@ -88,8 +90,10 @@ def eval_command(
 
 
 def bench_command(
-    which: Annotated[str, typer.Argument(help="ingest | query | scale")],
-    chunks: Annotated[Optional[int], typer.Option("--chunks", help="Corpus or index size in chunks (ingest: 5000; query: 100000)")] = None,
+    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale")],
+    chunks: Annotated[Optional[int], typer.Option("--chunks", help="encoders: chunk texts to encode (600); query: index size in chunks (100000)")] = None,
+    ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
+    runs: Annotated[int, typer.Option("--runs", help="startup: new processes per command")] = 5,
     sizes: Annotated[Optional[str], typer.Option("--sizes", help="scale: comma-separated chunk counts, e.g. 10k,100k[,1m]")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="query/scale: where synthetic indexes and vectors are kept and reused")] = None,
     seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of seed .txt files (default: ../shared/corpus/seeds)")] = None,
@@ -101,8 +105,14 @@ def bench_command(
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
     if which == "ingest":
-        result = run_ingest_bench(chunks or 5000, seeds=seeds, log=say)
+        result = run_ingest_bench(ways, seeds=seeds, log=say)
         text = format_ingest(result)
+    elif which == "encoders":
+        result = run_encoder_bench(chunks or 600, seeds=seeds, log=say)
+        text = format_encoders(result)
+    elif which == "startup":
+        result = run_startup_bench(runs, seeds=seeds, log=say)
+        text = format_startup(result)
     elif which == "query":
         result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
                                  vectors=vectors or "encoded", log=say)
@@ -112,7 +122,7 @@ def bench_command(
                                  vectors=vectors or "auto", log=say)
         text = format_scale(result)
     else:
-        raise PrecedentError(f"unknown benchmark '{which}': use ingest, query or scale")
+        raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query or scale")
     if report is not None:
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")

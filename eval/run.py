@@ -76,10 +76,11 @@ def parse_systems(value: str | Sequence[str] | None) -> list[str]:
 # -- the index -------------------------------------------------------------------------------------
 
 
-def cache_dir_for(corpora: Sequence[Path]) -> Path:
-    """A temp data dir per set of corpus folders, reused by the next run (ingest skips unchanged files)."""
+def cache_dir_for(corpora: Sequence[Path], encoder: str) -> Path:
+    """A temp data dir per set of corpus folders and encoder, reused by the next run (ingest skips unchanged
+    files); one per encoder, since an index refuses another encoder's queries."""
     key = "\n".join(sorted(str(c.resolve()) for c in corpora))
-    return Path(tempfile.gettempdir()) / f"precedent-eval-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return Path(tempfile.gettempdir()) / f"precedent-eval-{hashlib.sha256(key.encode()).hexdigest()[:12]}-{encoder}"
 
 
 def build_index(corpora: Path | Sequence[Path], data_dir: Path | None = None, *,
@@ -95,7 +96,9 @@ def build_index(corpora: Path | Sequence[Path], data_dir: Path | None = None, *,
         if not corpus.exists():
             raise PrecedentError(f"corpus {corpus} does not exist: pass the folder of documents with --corpus")
     own = data_dir is None
-    settings = Settings(data_dir=data_dir or cache_dir_for(corpora))
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    if own:
+        settings = settings.model_copy(update={"data_dir": cache_dir_for(corpora, settings.encoder)})
     report = ingest_paths(corpora, settings, manifest=manifest)
     if report.succeeded == 0:
         reasons = "; ".join(f"{f.path}: {f.error}" for f in report.failed[:5]) or "no readable documents"

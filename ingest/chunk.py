@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from precedent.ingest.dates import human_date
 from precedent.ingest.records import Chunk, Document, Paragraph
 
@@ -56,9 +54,11 @@ def split_paragraphs(text: str) -> list[Paragraph]:  # noqa: C901 - one pass ove
                 label, kind = f"({raw.lower()})", "lettered"
                 last_letter = raw.lower()
         elif mm := _NUMBER_DOT.match(block):
-            if _looks_like_heading(block[mm.end():]):
+            # A numbered item title can run long ("76. Precept Proposal for 2019/20, Budget and ...").
+            if _looks_like_heading(block[mm.end():], max_chars=160, max_words=25):
                 kind = "heading"
                 section = block
+                in_resolution = False
             else:
                 label, kind = f"{mm.group(1)}", "resolution" if in_resolution else "numbered"
         elif _RESOLUTION.match(block):
@@ -105,12 +105,12 @@ def _block_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _looks_like_heading(line: str) -> bool:
+def _looks_like_heading(line: str, *, max_chars: int = 90, max_words: int = 14) -> bool:
     line = line.strip()
-    if not line or len(line) > 90 or line.endswith((".", ";", ",")) or line.startswith("• "):
+    if not line or len(line) > max_chars or line.endswith((".", ";", ",")) or line.startswith("• ") or "\n" in line:
         return False
     words = line.split()
-    if len(words) > 14:
+    if len(words) > max_words:
         return False
     letters = [c for c in line if c.isalpha()]
     if letters and sum(c.isupper() for c in letters) / len(letters) > 0.7:
@@ -195,12 +195,21 @@ def _header(doc: Document, agenda: str | None, section: str | None) -> str:
     if doc.meeting_date:
         parts.append(human_date(doc.meeting_date))
     parts.append(doc.doc_type)
+    return " | ".join(p for p in [*parts, *_place(doc, agenda, section)] if p)
+
+
+def _place(doc: Document, agenda: str | None, section: str | None) -> list[str]:
+    """The agenda item and section a passage sits in (those that say more than the title)."""
     item = doc.agenda_item.label() if doc.agenda_item else (f"Item {agenda}" if agenda else "")
-    if item and item != doc.title:
-        parts.append(item)
-    if section and section != doc.title:
-        parts.append(section)
-    return " | ".join(p for p in parts if p)
+    return [p for p in (item, section) if p and p != doc.title]
+
+
+def _context(doc: Document, agenda: str | None, section: str | None) -> str:
+    place = _place(doc, agenda, section)
+    # "Item 76 | 76. Precept Proposal ...": the section already names the item.
+    if len(place) == 2 and agenda and place[1].startswith(f"{agenda}."):
+        place = place[1:]
+    return " | ".join(place) or doc.title
 
 
 def chunk_document(
@@ -223,6 +232,9 @@ def chunk_document(
                 continue
         groups.append([unit])
 
+    # Imported here: langchain takes 0.15 s to import, and every command imports this module.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     # Lines before sentences: a long paragraph with bullets is cut between bullets first.
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size, chunk_overlap=overlap, add_start_index=True,
@@ -237,7 +249,7 @@ def chunk_document(
         chunks.append(Chunk(
             chunk_id=f"{doc.document_id}:{prefix}:{len(chunks):04d}", document_id=doc.document_id,
             ordinal=len(chunks), text=text[start:end], header=_header(doc, agenda, section),
-            locator=locator, start=start, end=end,
+            locator=locator, start=start, end=end, context=_context(doc, agenda, section),
         ))
 
     for group in groups:

@@ -1,22 +1,29 @@
 """The ingest pipeline: SourceItems -> parsed, described, chunked, embedded, stored.
 
-Documents are embedded in batches across files (the model is the cost; batching keeps it busy)
-and each batch is written to the store in one journaled step per stage, every document atomic as
-readers see it, so an interruption loses at most the batch in flight and never leaves half a
-document visible.
+Parsing runs in a worker process while this process embeds (each stage has a core of its own, and
+neither holds the other's GIL). Documents are embedded in batches across files and each document is
+written to the store on its own, so an interruption loses at most the batch in flight and never leaves
+half a document visible. Nothing is encoded twice: a chunk whose text the changed document already had
+keeps its stored vector, and the same text twice in a batch is encoded once.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,13 +32,12 @@ import numpy as np
 
 from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
-from precedent.ingest.embed import Encoder, get_embedder
+from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
 from precedent.ingest.facts import FACTS_VERSION, HearingFact, PreceptFact, extract_facts
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import decode_text, file_kind, parse_bytes
 from precedent.ingest.records import Document, DocumentMeta, ParsedDocument, SourceItem
-from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
 from precedent.ingest.sources import file_items, find_files
 from precedent.ingest.store import EmbeddedDocument, Store
@@ -68,6 +74,8 @@ class IngestReport:
     skipped: list[Failure] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
+    encoded: int = 0  # texts (chunk texts and their sentences) this run encoded
+    reused: int = 0  # texts that kept a vector the store held, or shared one encoded in this run
     seconds: float = 0.0
     outcomes: list[ItemOutcome] = field(default_factory=list)
 
@@ -79,7 +87,8 @@ class IngestReport:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
             "failed": [asdict(f) for f in self.failed], "skipped": [asdict(f) for f in self.skipped],
-            "documents": self.documents, "chunks": self.chunks, "seconds": round(self.seconds, 3),
+            "documents": self.documents, "chunks": self.chunks, "encoded": self.encoded, "reused": self.reused,
+            "seconds": round(self.seconds, 3),
         }
 
     def record(self, outcome: ItemOutcome) -> None:
@@ -166,8 +175,8 @@ def _ingest_into(
 ) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
-    embedder = embedder or get_embedder(settings.model, settings.embed_batch_size)
-    store.ensure_model(settings.model, embedder.dimension)
+    embedder = embedder or embedder_for(settings)
+    store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     store.recover()
     refresh_facts(store)
 
@@ -186,7 +195,11 @@ def _ingest_into(
         nonlocal batch, batch_chunks
         if not batch:
             return
-        writes = embed_documents(embedder, [parsed for parsed, _ in batch])
+        known = _stored_vectors(store, [parsed.document.document_id for parsed, existed in batch if existed])
+        writes, encoded = embed_documents(embedder, [parsed for parsed, _ in batch], known)
+        texts = sum(len(w.parsed.chunks) + sum(len(s) for s in w.sentence_vectors) for w in writes)
+        report.encoded += encoded
+        report.reused += texts - encoded
         store.write_documents(writes)
         for parsed, existed in batch:
             done(ItemOutcome(parsed.document.source, parsed.document.document_id,
@@ -194,8 +207,10 @@ def _ingest_into(
         batch, batch_chunks = [], 0
 
     stop = threading.Event()
+    # One item (an upload) is parsed here: starting the worker would cost more than it saves.
+    worker = None if isinstance(items, (list, tuple)) and len(items) <= 1 else parse_worker()
     try:
-        parsed_stream = _Prefetch(_prepare_all(items, store, settings), stop)
+        parsed_stream = _Prefetch(_prepare_all(items, store, settings, worker), stop)
         for event in parsed_stream:
             if isinstance(event, ItemOutcome):
                 done(event)
@@ -220,26 +235,57 @@ def _ingest_into(
     return report
 
 
-def embed_documents(embedder: Encoder, documents: list[ParsedDocument]) -> list[EmbeddedDocument]:
-    """Vectors for every chunk (header and text) and for each chunk's sentences, in one encode call
-    so the model batches them together (it sorts them by length)."""
+def embed_documents(embedder: Encoder, documents: list[ParsedDocument],
+                    known: dict[str, np.ndarray] | None = None) -> tuple[list[EmbeddedDocument], int]:
+    """Vectors for every chunk (header and text) and for each chunk's sentences, and how many texts were
+    encoded for them: each distinct text once, in one encode call, and none whose vector ``known`` (by
+    text) already holds."""
     chunks = [c for parsed in documents for c in parsed.chunks]
-    sentences = [chunk_sentences(c.text) for c in chunks]
-    vectors = embedder.encode([c.embedding_text() for c in chunks] + [s for group in sentences for s in group])
-    chunk_vectors, rest = vectors[: len(chunks)], vectors[len(chunks):]
-    per_chunk: list[np.ndarray] = []
-    offset = 0
-    for group in sentences:
-        per_chunk.append(rest[offset: offset + len(group)])
-        offset += len(group)
+    sentences = [c.sentence_texts() for c in chunks]
+    texts = [c.embedding_text() for c in chunks] + [s for group in sentences for s in group]
+    vectors = dict(known or {})
+    missing = list(dict.fromkeys(t for t in texts if t not in vectors))
+    if missing:
+        vectors.update(zip(missing, embedder.encode(missing), strict=True))
+
+    def rows(group: list[str]) -> np.ndarray:
+        if not group:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.stack([vectors[t] for t in group]).astype(np.float32, copy=False)
+
     out, at = [], 0
     for parsed in documents:
         n = len(parsed.chunks)
         # Facts are read here, from the chunks the store will hold, and written in the same transaction.
-        out.append(EmbeddedDocument(parsed, chunk_vectors[at: at + n], per_chunk[at: at + n],
+        out.append(EmbeddedDocument(parsed, rows([c.embedding_text() for c in chunks[at: at + n]]),
+                                    [rows(group) for group in sentences[at: at + n]],
                                     extract_facts(parsed.document, parsed.chunks)))
         at += n
-    return out
+    return out, len(missing)
+
+
+def _stored_vectors(store: Store, document_ids: list[str]) -> dict[str, np.ndarray]:
+    """The vectors the store holds for these documents' chunk texts and sentences, by text: a changed
+    document's unchanged chunks keep them (chunk ids change with the document's hash; texts do not)."""
+    if not document_ids:
+        return {}
+    old = store.chunks_of(document_ids)
+    ids = [c.chunk_id for c in old]
+    dense, stacked = store.vectors_of(ids), store.chunk_vectors(ids)
+    known: dict[str, np.ndarray] = {}
+    for chunk in old:
+        rows = stacked.get(chunk.chunk_id)
+        sentences = chunk.sentence_texts()
+        if rows is not None and len(rows) == len(sentences) + 1:
+            known.update(zip(sentences, rows[1:], strict=True))
+    for chunk in old:  # the full-precision chunk vector from Chroma, over SQLite's float16 copy
+        if chunk.chunk_id in dense:
+            known[chunk.embedding_text()] = dense[chunk.chunk_id]
+    return known
+
+
+# How many documents the parse worker may be ahead of the one being waited for.
+PARSE_AHEAD = 32
 
 
 def refresh_facts(store: Store, *, force: bool = False) -> int:
@@ -261,31 +307,154 @@ def refresh_facts(store: Store, *, force: bool = False) -> int:
 
 
 def _prepare_all(
-    items: Iterable[SourceItem | tuple[Path, str]], store: Store, settings: Settings
+    items: Iterable[SourceItem | tuple[Path, str]], store: Store, settings: Settings, worker: ParseWorker | None
 ) -> Iterator[ItemOutcome | tuple[ParsedDocument, bool]]:
-    """Skip what is unchanged, parse the rest: an outcome per item that ends here, else the parsed document."""
+    """Skip what is unchanged, parse the rest (in the worker when there is one): in item order, an outcome
+    per item that ends here, else the parsed document and whether it replaces one."""
+    pending: deque[_Job] = deque()
     for item in items:
         if isinstance(item, tuple):
-            yield ItemOutcome(str(item[0]), None, "failed", item[1])
-            continue
-        document_id = item.meta.document_id or document_id_for(item.source)
-        digest = content_hash(item, settings)
-        previous = store.content_hash(document_id)
-        if previous == digest:
-            yield ItemOutcome(item.source, document_id, "unchanged")
-            continue
+            pending.append(_Job(outcome=ItemOutcome(str(item[0]), None, "failed", item[1])))
+        else:
+            document_id = item.meta.document_id or document_id_for(item.source)
+            digest = content_hash(item, settings)
+            previous = store.content_hash(document_id)
+            if previous == digest:
+                pending.append(_Job(outcome=ItemOutcome(item.source, document_id, "unchanged")))
+            elif worker is None:
+                pending.append(_Job(outcome=_parse_here(item, document_id, digest, settings), existed=previous is not None))
+            else:
+                job = _Job(item=item, document_id=document_id, digest=digest, existed=previous is not None)
+                job.future = worker.submit(item, document_id, digest, settings)
+                pending.append(job)
+        while pending and (len(pending) > PARSE_AHEAD or pending[0].ready()):
+            yield _finish(pending, settings, worker)
+    while pending:
+        yield _finish(pending, settings, worker)
+
+
+@dataclass
+class _Job:
+    """An item on its way through the parse worker (or already decided: ``outcome``)."""
+
+    outcome: ItemOutcome | ParsedDocument | None = None
+    item: SourceItem | None = None
+    document_id: str = ""
+    digest: str = ""
+    existed: bool = False
+    future: Future[ParsedDocument] | None = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
+
+
+def _finish(pending: deque[_Job], settings: Settings, worker: ParseWorker | None) -> ItemOutcome | tuple[ParsedDocument, bool]:
+    job = pending.popleft()
+    if job.future is not None and job.item is not None and worker is not None:
         try:
-            parsed = prepare(item, document_id, digest, settings)
-        except UnreadableFile as exc:
-            yield ItemOutcome(item.source, document_id, "failed", str(exc))
-            continue
+            job.outcome = job.future.result()
+        except BrokenProcessPool:
+            # The worker died (a parser crashed or ran out of memory). Parse this item alone in a new
+            # one: if that dies too, this item was the cause; then resubmit the items queued behind it.
+            worker.restart()
+            try:
+                job.outcome = worker.submit(job.item, job.document_id, job.digest, settings).result()
+            except BrokenProcessPool:
+                worker.restart()
+                job.outcome = ItemOutcome(job.item.source, job.document_id, "failed",
+                                          "the parser process crashed on this file")
+            except Exception as exc:  # noqa: BLE001 - reported as this item's failure
+                job.outcome = _failure(job.item, job.document_id, exc)
+            for queued in pending:
+                if queued.future is not None and queued.item is not None:
+                    queued.future = worker.submit(queued.item, queued.document_id, queued.digest, settings)
         except (StoreUnavailable, StoreMismatch):
             raise
-        except Exception as exc:  # one bad file must never stop the batch
-            log.debug("ingest failed for %s", item.source, exc_info=True)
-            yield ItemOutcome(item.source, document_id, "failed", f"{type(exc).__name__}: {exc}")
-            continue
-        yield parsed, previous is not None
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+            job.outcome = _failure(job.item, job.document_id, exc)
+    if isinstance(job.outcome, ParsedDocument):
+        return job.outcome, job.existed
+    assert job.outcome is not None
+    return job.outcome
+
+
+def _parse_here(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ItemOutcome | ParsedDocument:
+    try:
+        return prepare(item, document_id, digest, settings)
+    except (StoreUnavailable, StoreMismatch):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+        return _failure(item, document_id, exc)
+
+
+def _failure(item: SourceItem, document_id: str, exc: Exception) -> ItemOutcome:
+    if isinstance(exc, UnreadableFile):
+        return ItemOutcome(item.source, document_id, "failed", str(exc))
+    log.debug("ingest failed for %s", item.source, exc_info=exc)
+    return ItemOutcome(item.source, document_id, "failed", f"{type(exc).__name__}: {exc}")
+
+
+class ParseWorker:
+    """One process that parses, cleans and chunks while the ingesting process embeds.
+
+    Started on first use and kept for the life of the process (its start-up, importing unstructured and
+    spaCy, costs seconds). ``spawn``, not fork: the parent may already run onnxruntime or torch threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, item: SourceItem, document_id: str, digest: str, settings: Settings) -> Future[ParsedDocument]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
+            return self._pool.submit(prepare, item, document_id, digest, settings)
+
+    def restart(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def pids(self) -> list[int]:
+        """The worker's process ids (for the benchmark's RSS figures)."""
+        pool = self._pool
+        return list(getattr(pool, "_processes", {}) or {}) if pool is not None else []
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the parse worker: exit once the ingesting process is gone (killed with -9, say). A
+    ProcessPoolExecutor worker does not notice on its own, as it holds a copy of its task pipe's write end,
+    and would otherwise wait forever holding a few hundred MB."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+_WORKER: ParseWorker | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def parse_worker() -> ParseWorker:
+    """The process's parse worker (one, shared by concurrent ingests)."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is None:
+            _WORKER = ParseWorker()
+            atexit.register(_WORKER.close)
+        return _WORKER
 
 
 _DONE = object()
@@ -348,5 +517,5 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr)
 
 
-__all__ = ["Failure", "IngestReport", "ItemOutcome", "describe", "ingest_items", "ingest_paths", "prepare",
-           "refresh_facts"]
+__all__ = ["Failure", "IngestReport", "ItemOutcome", "ParseWorker", "describe", "embed_documents", "ingest_items",
+           "ingest_paths", "parse_worker", "prepare", "refresh_facts"]

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from precedent.ingest.sentences import chunk_sentences
+
 DocType = Literal["minutes", "report", "other"]
 DOC_TYPES: tuple[str, ...] = ("minutes", "report", "other")
 UNKNOWN_PANEL = "Unknown panel"
@@ -100,9 +102,17 @@ class Chunk:
     locator: str  # "para 3.2", "item 8, point (ix)"
     start: int
     end: int
+    # Where the passage sits: its agenda item and section, else the paper's title. Each sentence is
+    # embedded with it ("76. Precept Proposal for 2019/20: On being put to the vote, ..."), because a
+    # sentence alone rarely says what it is about.
+    context: str = ""
 
     def embedding_text(self) -> str:
         return f"{self.header}\n{self.text}"
+
+    def sentence_texts(self) -> list[str]:
+        """The texts whose vectors stand for the passage's sentences (see search/rerank.py)."""
+        return [f"{self.context}: {s}" if self.context else s for s in chunk_sentences(self.text)]
 
 
 @dataclass

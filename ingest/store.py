@@ -40,6 +40,8 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 _FACT: TypeAdapter[PreceptFact | HearingFact] = TypeAdapter(Fact)
 
 SCHEMA_VERSION = 3
+# Stores written before the encoder was recorded were all made with sentence-transformers (torch).
+LEGACY_ENCODER = "torch"
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
@@ -71,7 +73,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     header TEXT NOT NULL,
     locator TEXT NOT NULL,
     start INTEGER NOT NULL,
-    end INTEGER NOT NULL
+    end INTEGER NOT NULL,
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -95,7 +98,8 @@ CREATE TABLE IF NOT EXISTS journal (
 {facts}
 """
 # Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
-# re-scoring candidates by their best sentence (search/rerank.py). Rows go with their chunk.
+# re-scoring candidates by their best sentence (search/rerank.py), and the chunk's context (its item
+# and section), which its sentences were embedded with. Vector rows go with their chunk.
 _CHUNK_VECTORS = """
 CREATE TABLE IF NOT EXISTS chunk_vectors (
     chunk_id TEXT PRIMARY KEY,
@@ -124,8 +128,11 @@ CREATE TRIGGER IF NOT EXISTS chunks_fresh_ad AFTER DELETE ON chunks BEGIN
     DELETE FROM fresh_chunks WHERE chunk_id = old.chunk_id;
 END;
 """
-# Numbered migrations: what turns a store of version N-1 into version N.
-_MIGRATIONS = {2: _CHUNK_VECTORS, 3: _FACTS}
+# Numbered migrations: what turns a store of version N-1 into version N (each idempotent).
+_MIGRATIONS: dict[int, list[str | tuple[str, str, str]]] = {
+    2: [_CHUNK_VECTORS, ("chunks", "context", "TEXT NOT NULL DEFAULT ''")],
+    3: [_FACTS],
+}
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,18 @@ class EmbeddedDocument:
 
 
 @dataclass(frozen=True)
+class EncoderRecord:
+    """The encoder (onnx-int8, torch) and build (weights hash, recipe) that made a store's vectors."""
+
+    encoder: str
+    build: str = ""
+
+    def matches(self, other: EncoderRecord) -> bool:
+        """Same encoder, and the same build where both are known (older stores did not record one)."""
+        return self.encoder == other.encoder and (not self.build or not other.build or self.build == other.build)
+
+
+@dataclass(frozen=True)
 class StoredChunk:
     chunk: Chunk
     document: Document
@@ -161,6 +180,7 @@ class IndexStats(BaseModel):
     by_force: dict[str, Counts]
     by_type: dict[str, Counts]
     model: str | None
+    encoder: str
     data_dir: str
 
 
@@ -180,7 +200,8 @@ class IndexReader(Protocol):
     def vector_count(self) -> int: ...
     def facets(self) -> dict[str, object]: ...
     def is_empty(self) -> bool: ...
-    def check_compatible(self, model: str | None = None, dimension: int | None = None) -> None: ...
+    def check_compatible(self, model: str | None = None, dimension: int | None = None,
+                         encoder: str | None = None, build: str | None = None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -279,35 +300,51 @@ class Store:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             if step not in _MIGRATIONS:
                 return  # no way forward: check_compatible says so
-            self._connection().executescript(_MIGRATIONS[step])
+            conn = self._connection()
+            for change in _MIGRATIONS[step]:
+                if isinstance(change, str):
+                    conn.executescript(change)
+                elif change[1] not in {r[1] for r in conn.execute(f"PRAGMA table_info({change[0]})")}:
+                    conn.execute(f"ALTER TABLE {change[0]} ADD COLUMN {change[1]} {change[2]}")
             with self._transaction() as conn:
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step),))
 
-    def ensure_model(self, model: str, dimension: int) -> None:
-        """Refuse to mix vectors from two models, or to read a store of another schema."""
+    def ensure_model(self, model: str, dimension: int, encoder: str = LEGACY_ENCODER, build: str = "") -> None:
+        """Refuse to mix vectors from two models or two encoders, or to read a store of another schema.
+
+        An empty store takes on the model and encoder it is first written with.
+        """
         meta = self.meta()
         if not meta:
             with self._transaction() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                    [("schema_version", str(SCHEMA_VERSION)), ("model", model), ("dimension", str(dimension))],
+                    [("schema_version", str(SCHEMA_VERSION)), ("model", model), ("dimension", str(dimension)),
+                     ("encoder", encoder), ("encoder_build", build)],
                 )
             return
-        self.check_compatible(model, dimension)
+        self.check_compatible(model, dimension, encoder, build)
 
-    def check_compatible(self, model: str | None = None, dimension: int | None = None) -> None:
+    def check_compatible(self, model: str | None = None, dimension: int | None = None,
+                         encoder: str | None = None, build: str | None = None) -> None:
         meta = self.meta()
         if not meta:
             return
         version = int(meta.get("schema_version", "0"))
+        where = self.settings.data_dir
         if version != SCHEMA_VERSION:
             raise StoreMismatch(
-                f"the index in {self.settings.data_dir} has schema version {version}, this Precedent "
+                f"the index in {where} has schema version {version}, this Precedent "
                 f"reads version {SCHEMA_VERSION}: re-ingest into a new data dir (--data-dir)"
+            )
+        if "reindex_encoder" in meta:
+            raise StoreMismatch(
+                f"the index in {where} is part way through re-embedding its vectors with the "
+                f"{meta['reindex_encoder']} encoder: run `precedent reindex` to finish it"
             )
         if model is not None and meta.get("model") != model:
             raise StoreMismatch(
-                f"the index in {self.settings.data_dir} was built with model '{meta.get('model')}' "
+                f"the index in {where} was built with model '{meta.get('model')}' "
                 f"but the model setting is '{model}': set PRECEDENT_MODEL={meta.get('model')} or "
                 "re-ingest into a new data dir"
             )
@@ -316,6 +353,98 @@ class Store:
                 f"the index holds {meta.get('dimension')}-dimensional vectors but the model makes "
                 f"{dimension}: re-ingest into a new data dir"
             )
+        stored = self.encoder()
+        if encoder is not None and not stored.matches(EncoderRecord(encoder, build or "")):
+            made_by = stored.encoder + (f" (build {stored.build})" if stored.encoder == encoder else "")
+            raise StoreMismatch(
+                f"the index in {where} holds vectors made by the {made_by} encoder, but this run uses "
+                f"{encoder}{f' (build {build})' if stored.encoder == encoder else ''}: run `precedent reindex` "
+                f"to re-embed it with {encoder}, or set PRECEDENT_ENCODER={stored.encoder}"
+            )
+
+    def encoder(self) -> EncoderRecord:
+        """Which encoder made the vectors (stores from before encoders were recorded: torch)."""
+        meta = self.meta()
+        return EncoderRecord(meta.get("encoder", LEGACY_ENCODER), meta.get("encoder_build", ""))
+
+    # -- re-embedding in place (precedent reindex) -------------------------------------------
+
+    def reindex_state(self) -> tuple[EncoderRecord, str] | None:
+        """(target encoder, last document id done) of a reindex under way, or None."""
+        meta = self.meta()
+        if "reindex_encoder" not in meta:
+            return None
+        return EncoderRecord(meta["reindex_encoder"], meta.get("reindex_build", "")), meta.get("reindex_after", "")
+
+    def begin_reindex(self, target: EncoderRecord) -> str:
+        """Record that vectors are being replaced by ``target``'s; returns the document id to resume after
+        ("" to start), so an interrupted reindex to the same encoder carries on where it stopped."""
+        state = self.reindex_state()
+        if state is not None and state[0] == target:
+            return state[1]
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                             [("reindex_encoder", target.encoder), ("reindex_build", target.build),
+                              ("reindex_after", "")])
+        return ""
+
+    def replace_vectors(self, batch: Sequence[EmbeddedDocument], done_through: str) -> None:
+        """Overwrite these documents' chunk vectors (Chroma) and chunk and sentence vectors (SQLite), then
+        record that every document up to ``done_through`` is done, in the same SQLite transaction.
+
+        Overwriting is idempotent, so a crash between the two steps only repeats this batch.
+        """
+        for item in batch:
+            if len(item.parsed.chunks) != len(item.vectors):
+                raise ValueError(f"one vector per chunk ({item.parsed.document.document_id})")
+        ids = [c.chunk_id for item in batch for c in item.parsed.chunks]
+        with self._write_lock:
+            if ids:
+                vectors = np.concatenate([item.vectors for item in batch if len(item.vectors)])
+                with self._chroma():
+                    for i in range(0, len(ids), 2000):
+                        self.collection.update(ids=ids[i: i + 2000], embeddings=vectors[i: i + 2000])
+            with self._transaction() as conn:
+                for item in batch:
+                    conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
+                                     [(c.chunk_id, blob) for c, blob in zip(item.parsed.chunks, item.stacked(), strict=True)])
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reindex_after', ?)", (done_through,))
+
+    def finish_reindex(self) -> None:
+        """Every vector is the target encoder's: make it the store's encoder, in one transaction."""
+        state = self.reindex_state()
+        if state is None:
+            return
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                             [("encoder", state[0].encoder), ("encoder_build", state[0].build)])
+            conn.execute("DELETE FROM meta WHERE key IN ('reindex_encoder', 'reindex_build', 'reindex_after')")
+
+    def documents_after(self, document_id: str, limit: int) -> list[str]:
+        """Document ids in order, after ``document_id``: the order a reindex walks the store in."""
+        return [r[0] for r in self._connection().execute(
+            "SELECT document_id FROM documents WHERE document_id > ? ORDER BY document_id LIMIT ?",
+            (document_id, limit))]
+
+    def chunks_of(self, document_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks of these documents, in document and chunk order."""
+        if not document_ids:
+            return []
+        marks = ",".join("?" * len(document_ids))
+        rows = self._connection().execute(
+            f"SELECT * FROM chunks WHERE document_id IN ({marks}) ORDER BY document_id, ordinal", list(document_ids)
+        ).fetchall()
+        return [self._chunk(r) for r in rows]
+
+    def vectors_of(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by chunk id (ids without one are absent)."""
+        out: dict[str, np.ndarray] = {}
+        with self._chroma():
+            for i in range(0, len(chunk_ids), 2000):
+                got = self.collection.get(ids=list(chunk_ids[i: i + 2000]), include=["embeddings"])
+                for chunk_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+                    out[chunk_id] = np.asarray(vector, dtype=np.float32)
+        return out
 
     # -- Chroma ---------------------------------------------------------------------------
 
@@ -462,9 +591,10 @@ class Store:
              doc.source, doc.url, doc.content_hash, doc.ingested_at.isoformat(), len(chunks), text),
         )
         conn.executemany(
-            "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end) for c in chunks],
+            "INSERT INTO chunks(chunk_id, document_id, ordinal, text, header, locator, start, end, context) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.document_id, c.ordinal, c.text, c.header, c.locator, c.start, c.end, c.context)
+             for c in chunks],
         )
         conn.executemany("INSERT OR REPLACE INTO chunk_vectors(chunk_id, vectors) VALUES (?, ?)",
                          [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
@@ -533,7 +663,7 @@ class Store:
     def _chunk(row: sqlite3.Row) -> Chunk:
         return Chunk(chunk_id=row["chunk_id"], document_id=row["document_id"], ordinal=row["ordinal"],
                      text=row["text"], header=row["header"], locator=row["locator"], start=row["start"],
-                     end=row["end"])
+                     end=row["end"], context=row["context"])
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Chunks with their documents, for ids that exist (unknown ids are silently absent)."""
@@ -619,7 +749,7 @@ class Store:
             documents=docs, chunks=chunks,
             by_force={r["k"]: Counts(documents=r["d"], chunks=r["c"]) for r in by_force},
             by_type={r["k"]: Counts(documents=r["d"], chunks=r["c"]) for r in by_type},
-            model=self.meta().get("model"), data_dir=str(self.settings.data_dir),
+            model=self.meta().get("model"), encoder=self.encoder().encoder, data_dir=str(self.settings.data_dir),
         )
 
     def known_forces(self) -> list[str]:

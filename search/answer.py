@@ -19,7 +19,7 @@ from precedent.ingest.dates import human_date
 from precedent.ingest.records import UNKNOWN_PANEL, Filters
 from precedent.ingest.sentences import sentences
 from precedent.search.citations import Citation, strip_markers
-from precedent.search.cues import read_cues
+from precedent.search.cues import read_cues, without_forces
 from precedent.search.filters import FilterSpec, build_filters
 from precedent.search.followup import RESOLUTION_WORDS, RESOLUTIONS, Resolved, Turn, resolve
 from precedent.search.query import parse_query, stem_sets
@@ -114,16 +114,17 @@ def retrieve(searcher: Searcher, question: str, *, k: int = DEFAULT_K, filters: 
         unknown = [f for f in spec.force if f not in known]
     forces = tuple(f for f in spec.force if f not in unknown)
     built = build_filters(known, spec.model_copy(update={"force": forces}))
-    judge = RelevanceJudge(searcher, resolved.topic)
+    judge = RelevanceJudge(searcher, without_forces(resolved.topic, forces))
     if unknown and not forces:
         return Retrieved(question, resolved, built, [], [], [], unknown, known, judge, cued)
-    hits, relevant, nearest = _search(searcher, resolved.search_text, k, built, mode, judge)
+    text = without_forces(resolved.search_text, forces)
+    hits, relevant, nearest = _search(searcher, text, k, built, mode, judge)
     loose = [name for name in ("since", "until", "doc_type") if name in cued]
     if loose and not relevant:
         # "HMIC's findings in 2016" were heard in 2017: a year or a kind of paper in the question may be
         # what it is about rather than when or where it was said. Nothing there: look beyond it, and say so.
         wider = build_filters(known, spec.model_copy(update={"force": forces, **dict.fromkeys(loose)}))
-        wider_hits, wider_relevant, wider_nearest = _search(searcher, resolved.search_text, k, wider, mode, judge)
+        wider_hits, wider_relevant, wider_nearest = _search(searcher, text, k, wider, mode, judge)
         if wider_relevant or not hits:
             return Retrieved(question, resolved, wider, wider_hits, wider_relevant, wider_nearest, unknown, known,
                              judge, [c for c in cued if c not in loose],
@@ -169,13 +170,13 @@ def compose_answer(retrieved: Retrieved) -> Answer:
             citations.append(AnswerCitation(n=n, text=hit.chunk.text, snippet=hit.snippet,
                                             citation=hit.citation))
     if focus and not any_resolution:
-        lines.insert(1, "None of these passages records a resolution; this is what was said.")
+        lines.insert(1, "None of these passages records a resolution; this is what was said:")
     if retrieved.unknown_forces:
         lines.insert(1, f"{no_papers_from(retrieved.unknown_forces)} These passages are from "
-                        f"{' and '.join(retrieved.filters.force)}.")
+                        f"{' and '.join(retrieved.filters.force)}:")
     if retrieved.relaxed:
         lines.insert(1, f"Nothing in the papers the question points to ({retrieved.relaxed}) answers it; "
-                        "these passages are from other dates or papers.")
+                        "these passages are from other dates or papers:")
     return Answer(
         question=retrieved.question, answer="\n".join(lines), found=True, citations=citations,
         filters_applied=retrieved.filters, cues=retrieved.cues,

@@ -68,6 +68,20 @@ def forces_named(text: str) -> list[str]:
     return names
 
 
+def without_forces(text: str, forces: tuple[str, ...] | list[str]) -> str:
+    """``text`` without the names of ``forces``: once they are a filter, every passage searched is
+    theirs, and their names would only pull up the papers' front pages (title, panel, venue)."""
+    if not forces:
+        return text
+
+    def drop(m: re.Match[str]) -> str:
+        force = force_named(m.group(1))
+        return " " if force and force.name in forces else m.group(0)
+
+    stripped = " ".join(alias_pattern().sub(drop, text).split())
+    return stripped if re.search(r"\w", stripped) else text  # "Dorset?" alone stays a search for Dorset
+
+
 def _year_start(value: str) -> str:
     return value if len(value) > 4 else f"{value}-01-01"
 

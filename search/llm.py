@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-
-import httpx
+from typing import TYPE_CHECKING
 
 from precedent.ingest.dates import human_date
 from precedent.ingest.errors import PrecedentError
@@ -23,6 +22,9 @@ from precedent.ingest.settings import Settings
 from precedent.search.answer import Answer, AnswerCitation, Retrieved, compose_answer, group_by_meeting
 from precedent.search.citations import MARKER, cited_numbers, claims
 from precedent.search.retrieve import SearchHit
+
+if TYPE_CHECKING:  # httpx is imported where a client is made: 0.1 s that most commands never need
+    import httpx
 
 SYSTEM_PROMPT = """You answer questions from members of UK Police and Crime Panels using ONLY the numbered \
 passages from panel papers given to you. Rules:
@@ -106,6 +108,9 @@ class LLMClient:
     """A chat-completions client for one endpoint (OpenAI, llama.cpp, vLLM, Ollama's /v1 ...)."""
 
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
+        self._errors = (httpx.HTTPError, KeyError, IndexError, ValueError)
         self.url = endpoint(settings)
         self.model = settings.llm_model or "default"
         headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
@@ -119,7 +124,7 @@ class LLMClient:
             response = self._client.post(self.url, json=self._body(messages, False))
             response.raise_for_status()
             return str(response.json()["choices"][0]["message"]["content"] or "")
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+        except self._errors as exc:
             raise LLMUnavailable(f"the LLM at {self.url} failed: {exc}; check PRECEDENT_LLM_URL") from exc
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
@@ -136,7 +141,7 @@ class LLMClient:
                     delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
                     if delta:
                         yield str(delta)
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+        except self._errors as exc:
             raise LLMUnavailable(f"the LLM at {self.url} failed: {exc}; check PRECEDENT_LLM_URL") from exc
 
     def close(self) -> None:

@@ -33,7 +33,7 @@ class Weights:
     lexical: float
 
 
-WEIGHTS = Weights(sentence=0.5, dense=1.0, lexical=0.5)
+WEIGHTS = Weights(sentence=1.0, dense=0.5, lexical=0.5)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from precedent.ingest.embed import Encoder, get_embedder
+from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import BadQuery
 from precedent.ingest.records import Chunk, Document, Filters
 from precedent.ingest.settings import Settings
@@ -120,9 +120,9 @@ class Searcher:
     @property
     def embedder(self) -> Encoder:
         if self._embedder is None:
-            embedder = get_embedder(self.settings.model, self.settings.embed_batch_size)
+            embedder = embedder_for(self.settings)
             # Checked before it is kept, so a mismatched store is refused on every call, not just the first.
-            self.store.check_compatible(self.settings.model, embedder.dimension)
+            self.store.check_compatible(self.settings.model, embedder.dimension, embedder.encoder, embedder.build)
             self._embedder = embedder
         return self._embedder
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from precedent.ingest.settings import Settings, quiet_and_offline
 from tests.helpers import SCRUTINY_PAPERS, panel_papers
 
 quiet_and_offline()
+# Every test's data dir shares one built int8 encoder (keyed by the weights' hash, so never stale),
+# instead of building it again in each temporary data dir.
+os.environ.setdefault("PRECEDENT_ENCODER_CACHE", str(Path(tempfile.gettempdir()) / "precedent-test-encoders"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PRECEDENT_SHARED", ROOT.parent / "shared"))
@@ -72,6 +76,7 @@ def client(seed_settings: Settings) -> Iterator[object]:
     from precedent.api.app import create_app
 
     with TestClient(create_app(seed_settings)) as test_client:
+        test_client.app.state.warm.wait(timeout=300)  # /health says "warming" until then
         yield test_client
 
 

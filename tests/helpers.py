@@ -175,6 +175,18 @@ def docx_bytes(*paragraphs: str, heading: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def small_corpus(folder: Path, seeds_dir: Path, count: int, size: int = 2600) -> Path:
+    """``count`` distinct short documents cut from the seeds (about three chunks each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = [p.read_text() for p in sorted(seeds_dir.glob("*.txt"))]
+    for i in range(count):
+        text = texts[i % len(texts)]
+        start = (i * 1700) % max(1, len(text) - size)
+        body = text[start: start + size]
+        (folder / f"doc{i:03d}.txt").write_text(f"Panel paper {i}\n\n{body}\n\nNote {i}: meeting number {i}.\n")
+    return folder
+
+
 def documents_written(data_dir: Path) -> int:
     """How many documents an ingest (maybe still running, in another process) has committed."""
     db = data_dir / "precedent.sqlite3"
@@ -210,6 +222,8 @@ class FakeEmbedder:
 
     name = "fake-hashed-words"
     dimension = 384
+    encoder = "fake"
+    build = ""
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

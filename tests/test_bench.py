@@ -13,7 +13,7 @@ import pytest
 from precedent.eval.bench.query import BLOCK, ComposedVectors, build_synthetic_index, synthetic_block
 from precedent.eval.bench.scale import parse_sizes, vectors_for
 from precedent.eval.bench.synthetic import seed_sentences, synthetic_chunk_picks
-from precedent.ingest.embed import get_embedder
+from precedent.ingest.embed import embedder_for
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.forces import all_forces
 from precedent.ingest.settings import Settings
@@ -42,7 +42,7 @@ def test_picks_are_the_sentences_the_chunk_text_is_made_of(sentences: list[str])
 
 def test_composed_vectors_are_nearest_to_their_own_chunks(sentences: list[str]) -> None:
     settings = Settings()
-    embedder = get_embedder(settings.model, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     block = synthetic_block(0, sentences)
     composed = ComposedVectors(embedder, sentences).vectors(0, block)
     assert composed.shape == (BLOCK, embedder.dimension)

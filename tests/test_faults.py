@@ -26,19 +26,7 @@ from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
-from tests.helpers import documents_written, free_port, start_chroma
-
-
-def small_corpus(folder: Path, seeds_dir: Path, count: int, size: int = 2600) -> Path:
-    """``count`` distinct short documents cut from the seeds (about three chunks each)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    texts = [p.read_text() for p in sorted(seeds_dir.glob("*.txt"))]
-    for i in range(count):
-        text = texts[i % len(texts)]
-        start = (i * 1700) % max(1, len(text) - size)
-        body = text[start: start + size]
-        (folder / f"doc{i:03d}.txt").write_text(f"Panel paper {i}\n\n{body}\n\nNote {i}: meeting number {i}.\n")
-    return folder
+from tests.helpers import documents_written, free_port, small_corpus, start_chroma
 
 
 def store_contents(data_dir: Path) -> tuple[dict[str, int], set[str]]:

@@ -38,7 +38,7 @@ from precedent.eval.bench.synthetic import (
 )
 from precedent.eval.metrics import percentile
 from precedent.eval.report import write_report
-from precedent.ingest.embed import get_embedder
+from precedent.ingest.embed import embedder_for
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.records import Chunk, Document, ParsedDocument
 from precedent.ingest.settings import Settings, quiet_and_offline
@@ -101,7 +101,9 @@ class EncodedVectors:
         self.embedder, self.cache, self.say = embedder, cache, say
 
     def vectors(self, block: int, docs: Block) -> np.ndarray:
-        path = self.cache / f"vectors-{self.embedder.name}-{block:05d}.npy"
+        # torch vectors keep the name they had before encoders were recorded, so old caches stay valid
+        encoder = "" if self.embedder.encoder == "torch" else f"-{self.embedder.encoder}"
+        path = self.cache / f"vectors-{self.embedder.name}{encoder}-{block:05d}.npy"
         if path.exists():
             return np.load(path)
         texts = [c.embedding_text() for _, _, chunks in docs for c in chunks]
@@ -168,11 +170,11 @@ def build_synthetic_index(chunks: int, *, cache: Path | None = None, seeds: Path
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(data_dir=index_dir)
     sentences = seed_sentences(find_seeds(seeds))
-    embedder = get_embedder(settings.model, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     source: EncodedVectors | ComposedVectors = (
         EncodedVectors(embedder, cache / "vectors", say) if vectors == "encoded" else ComposedVectors(embedder, sentences))
     store = Store.open(settings, create=True)
-    store.ensure_model(settings.model, embedder.dimension)
+    store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     say(f"building a {chunks}-chunk synthetic index ({vectors} vectors) in {index_dir} "
         f"from {len(sentences)} seed sentences")
     started = time.perf_counter()
@@ -208,6 +210,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def index_encoder(data_dir: Path) -> str:
+    store = Store.open(Settings(data_dir=data_dir))
+    try:
+        return store.encoder().encoder
+    finally:
+        store.close()
+
+
 class Server:
     """``precedent serve`` as a subprocess: uvicorn with the app factory, reading PRECEDENT_DATA_DIR."""
 
@@ -215,7 +225,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()
-        env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir)}
+        # the server queries with the encoder that made the index's vectors (it refuses any other)
+        env = {**os.environ, "PRECEDENT_DATA_DIR": str(data_dir), "PRECEDENT_ENCODER": index_encoder(data_dir)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "precedent.api.app:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.settings import Settings
+
+if TYPE_CHECKING:  # httpx is imported where a client is made: 0.1 s that most commands never need
+    import httpx
 
 # Statuses worth another try: the server or something in front of it is struggling, not refusing.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -85,6 +86,9 @@ class PoliteClient:
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        import httpx
+
+        self._httpx = httpx
         self.settings = settings
         self.backoff_s = backoff_s
         self.requests = 0
@@ -92,7 +96,7 @@ class PoliteClient:
         self.bytes_downloaded = 0
         self._sleep = sleep
         self._last_request = 0.0
-        self._http = httpx.Client(
+        self._http = self._httpx.Client(
             headers={"User-Agent": settings.user_agent, "Accept": "*/*"},
             timeout=settings.crawl_timeout_s,
             follow_redirects=True,
@@ -118,9 +122,9 @@ class PoliteClient:
             self._wait_turn()
             try:
                 response = self._http.get(target, headers=headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except (self._httpx.TimeoutException, self._httpx.TransportError) as exc:
                 if last:
-                    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "network error"
+                    kind = "timed out" if isinstance(exc, self._httpx.TimeoutException) else "network error"
                     reason = f"{kind} after {attempts} attempts ({type(exc).__name__})"
                     raise FetchFailed(url, reason) from exc
                 self._sleep(self.backoff_s * 2**attempt)

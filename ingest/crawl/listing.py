@@ -16,15 +16,17 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
-
-from bs4 import BeautifulSoup, Tag
 
 from precedent.ingest.crawl.http import FetchFailed, MalformedResponse
 from precedent.ingest.crawl.registry import Panel, Site
 from precedent.ingest.crawl.run import CrawlRun, Pending, document_filename
 from precedent.ingest.dates import parse_date
 from precedent.ingest.records import DocType, DocumentMeta, SourceItem
+
+if TYPE_CHECKING:  # bs4 is imported where a page is parsed: 0.07 s that most commands never need
+    from bs4 import Tag
 
 _DOCUMENT = re.compile(r"\.(pdf|docx)$", re.IGNORECASE)
 _RESTRICTED = re.compile(r"\b(restricted|exempt|confidential)\b", re.IGNORECASE)
@@ -87,6 +89,8 @@ def parse_listing_page(body: bytes, page_url: str, context: str = "") -> tuple[l
     ``context`` is the text of the link that led here (a meeting page's "23 January 2015"), tried for a
     date after the document's own link and row.
     """
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(body.decode("utf-8", errors="replace"), "html.parser")
     for furniture in soup.find_all(["script", "style", "nav", "header", "footer"]):
         furniture.decompose()

@@ -15,9 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote, urljoin, urlsplit, urlunsplit
-
-from bs4 import BeautifulSoup, Tag
 
 from precedent.ingest.crawl.committees import Committee, find_committee
 from precedent.ingest.crawl.http import FetchFailed, MalformedResponse
@@ -26,6 +25,9 @@ from precedent.ingest.crawl.run import CommitteeFound, CrawlRun, Pending, docume
 from precedent.ingest.crawl.state import content_hash
 from precedent.ingest.dates import human_date, parse_date
 from precedent.ingest.records import AgendaItem, DocumentMeta, SourceItem
+
+if TYPE_CHECKING:  # bs4 is imported where a page is parsed: 0.07 s that most commands never need
+    from bs4 import Tag
 
 # Statuses by which councils say "the web service is switched off here": use the public pages instead.
 SERVICE_OFF_STATUSES = frozenset({403, 404, 500})
@@ -353,6 +355,8 @@ def parse_list_documents_page(body: bytes, site: Site, meeting_id: int) -> Meeti
     list entry) is judged on its own, and the item only by a marker of its own: a public item keeps
     its minutes and public papers when one of its appendices is restricted.
     """
+    from bs4 import BeautifulSoup
+
     page = _decode(body)
     soup = BeautifulSoup(page, "html.parser")
     date = parse_date(soup.title.get_text(" ") if soup.title else "")
@@ -395,6 +399,8 @@ def parse_list_documents_page(body: bytes, site: Site, meeting_id: int) -> Meeti
 
 def parse_committee_list_page(body: bytes) -> list[Committee]:
     """mgListCommittees.aspx: the public list of committees, each a link to mgCommitteeDetails.aspx?ID=N."""
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(_decode(body), "html.parser")
     found: dict[int, Committee] = {}
     for anchor in soup.find_all("a", href=True):

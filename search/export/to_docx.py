@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import io
 import re
-
-from docx import Document as new_document
-from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
-from docx.text.paragraph import Paragraph
+from typing import TYPE_CHECKING, Any
 
 from precedent.search.citations import MARKER
 from precedent.search.export.report import Report, Source, cited
 
+if TYPE_CHECKING:
+    from docx.text.paragraph import Paragraph
+
 # XML 1.0 cannot hold most control characters: a stray one in a parsed PDF would make python-docx raise.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
+LINK_COLOUR = "1F4E9A"
 
 
 def _text(value: str) -> str:
@@ -32,6 +29,10 @@ def _text(value: str) -> str:
 
 def add_hyperlink(paragraph: Paragraph, url: str, label: str) -> None:
     """A clickable link (python-docx has no API for writing one): an external relationship and a w:hyperlink."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     if not url.startswith(("http://", "https://")):
         paragraph.add_run(_text(label if label == url else f"{label} ({url})"))
         return
@@ -41,7 +42,7 @@ def add_hyperlink(paragraph: Paragraph, url: str, label: str) -> None:
     run = OxmlElement("w:r")
     props = OxmlElement("w:rPr")
     colour = OxmlElement("w:color")
-    colour.set(qn("w:val"), str(LINK_COLOUR))
+    colour.set(qn("w:val"), LINK_COLOUR)
     underline = OxmlElement("w:u")
     underline.set(qn("w:val"), "single")
     props.extend([colour, underline])
@@ -63,8 +64,10 @@ def _marked(paragraph: Paragraph, text: str) -> None:
     paragraph.add_run(_text(text[last:]))
 
 
-def _citation(document: object, source: Source) -> None:
-    para = document.add_paragraph()  # type: ignore[attr-defined]
+def _citation(document: Any, source: Source) -> None:
+    from docx.shared import Pt
+
+    para = document.add_paragraph()
     para.paragraph_format.left_indent = Pt(18)
     marker = para.add_run(f"[{source.n}] ")
     marker.font.superscript = True
@@ -76,6 +79,10 @@ def _citation(document: object, source: Source) -> None:
 
 
 def to_docx(report: Report) -> bytes:
+    # python-docx (and lxml) load on the first Word export, not with every command.
+    from docx import Document as new_document
+    from docx.shared import Pt
+
     document = new_document()
     props = document.core_properties
     props.title, props.subject, props.author = _text(report.title)[:250], _text(report.question)[:250], "Precedent"

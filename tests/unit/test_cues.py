@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from precedent.search.cues import dates_named, read_cues
+from precedent.search.cues import dates_named, read_cues, without_forces
 
 
 @pytest.mark.parametrize(("question", "forces"), [
@@ -66,3 +66,10 @@ def test_date_phrases_become_bounds(text: str, since: str | None, until: str | N
 ])
 def test_document_types_only_when_asked_for_plainly(question: str, doc_type: str | None) -> None:
     assert read_cues(question).doc_type == doc_type
+
+
+def test_a_force_that_is_a_filter_leaves_the_search_words() -> None:
+    assert without_forces("What did the Dorset panel say about Devon & Cornwall?", ("Dorset",)) == \
+        "What did the panel say about Devon & Cornwall?"
+    assert without_forces("Dorset?", ("Dorset",)) == "Dorset?"
+    assert without_forces("What did Dorset say?", ()) == "What did Dorset say?"

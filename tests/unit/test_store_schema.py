@@ -35,8 +35,8 @@ def test_each_chunk_keeps_its_vector_and_its_sentences_vectors(tmp_path: Path, s
 def test_a_store_from_before_sentence_vectors_is_migrated_and_still_searchable(tmp_path: Path, seeds_dir: Path) -> None:
     settings = _one_seed_store(tmp_path, seeds_dir)
     with sqlite3.connect(settings.sqlite_path) as conn:  # make it look like a version 1 store
-        conn.executescript("DROP TRIGGER chunks_vectors_ad; DROP TABLE chunk_vectors;"
-                           "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
+        conn.executescript("DROP TRIGGER chunks_vectors_ad; DROP TABLE chunk_vectors; ALTER TABLE chunks DROP COLUMN "
+                           "context; UPDATE meta SET value = '1' WHERE key = 'schema_version';")
     store = Store.open(settings)
     assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
     store.check_compatible(settings.model)
