@@ -21,19 +21,18 @@ the held-out half and the documents with no ground-truth rows outside the facts 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from precedent.eval.matching import fold, quote_in_text, source_is_file
+from precedent.eval.run import build_index
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.facts import FACT_KINDS, HearingFact, PreceptFact, fact_fields
-from precedent.ingest.pipeline import ingest_paths, refresh_facts
+from precedent.ingest.pipeline import refresh_facts
 from precedent.ingest.records import Document
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
@@ -120,24 +119,11 @@ def default_corpora(facts_path: Path) -> list[Path]:
 
 
 def build_fact_index(corpora: Sequence[Path], data_dir: Path | None = None) -> Settings:
-    """Ingest the corpora (skipping what is unchanged) into ``data_dir`` or a cached temp dir, and read
-    every document's facts again from its stored chunks."""
-    for corpus in corpora:
-        if not corpus.exists():
-            raise PrecedentError(f"corpus {corpus} does not exist: pass the folder of documents with --corpus")
-    if data_dir is None:
-        digest = hashlib.sha256("\n".join(sorted(str(c.resolve()) for c in corpora)).encode()).hexdigest()[:12]
-        data_dir = Path(tempfile.gettempdir()) / f"precedent-facts-{digest}"
-    settings = Settings(data_dir=data_dir)
-    report = ingest_paths(list(corpora), settings)
-    if report.succeeded == 0:
-        raise PrecedentError(f"could not index {', '.join(map(str, corpora))}: no readable documents")
+    """The corpora's index (eval.run.build_index: cached per corpora and encoder, only changes ingested), with
+    every document's facts read again from its stored chunks."""
+    settings, _ = build_index(list(corpora), data_dir)
     store = Store.open(settings)
     try:
-        current = {o.document_id for o in report.outcomes if o.status != "failed"}
-        for doc in store.list_documents():
-            if doc.document_id not in current:  # left the corpus since the cache was built
-                store.remove_document(doc.document_id)
         refresh_facts(store, force=True)
     finally:
         store.close()
