@@ -372,3 +372,40 @@ def test_a_503_shows_the_servers_message_once_as_it_wrote_it(  # type: ignore[no
             assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
     finally:
         context.close()
+
+
+def test_a_force_read_from_the_question_is_a_chip_the_user_can_remove(  # type: ignore[no-untyped-def]
+    browser, live_url: str, tmp_path: Path,
+) -> None:
+    shots = _screenshot_dir(tmp_path)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{live_url}/")
+        page.locator(".force-filter input[type=checkbox]").nth(len(FORCES) - 1).wait_for()
+        _submit(page, "What did the Dorset panel say about support for victims of domestic abuse?")
+        first = page.locator(".msg.answer").nth(0)
+        first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        cued = first.locator(".filter-chip.cued")
+        cued.wait_for()
+        assert cued.count() == 1 and (cued.text_content() or "").startswith("Dorset")
+        panels = {t.split(",")[0] for t in first.locator(".citation-display").all_text_contents()}
+        assert panels == {"Dorset Police and Crime Panel"}, panels
+        page.screenshot(path=str(shots / "cue-1-dorset.png"), full_page=True)
+
+        remove = cued.locator("button.chip-remove")
+        assert remove.get_attribute("aria-label") == "Remove the filter Dorset, read from your question"
+        remove.focus()
+        page.keyboard.press("Enter")  # a real button: the keyboard works too
+        second = page.locator(".msg.answer").nth(1)
+        second.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert "(without Dorset)" in (page.locator(".msg.user .msg-text").nth(1).text_content() or "")
+        assert second.locator(".filter-chip").count() == 0  # asked again with no filter and no cues
+        panels = {t.split(",")[0] for t in second.locator(".citation-display").all_text_contents()}
+        assert len(panels) >= 2, panels  # every force again
+        page.screenshot(path=str(shots / "cue-2-all-forces.png"), full_page=True)
+        assert not watch.page_errors and not watch.csp_errors()
+    finally:
+        context.close()

@@ -20,7 +20,6 @@ from precedent.ingest.embed import Embedder, embedder_for
 from precedent.ingest.errors import StoreMismatch
 from precedent.ingest.pipeline import ingest_paths
 from precedent.ingest.reindex import reindex
-from precedent.ingest.sentences import chunk_sentences
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
@@ -171,7 +170,7 @@ def _assert_vectors_are(settings: Settings, store: Store) -> None:
     stacked = store.chunk_vectors([c.chunk_id for c in chunks])
     similarity = []
     for chunk in chunks:
-        texts = [chunk.embedding_text(), *chunk_sentences(chunk.text)]
+        texts = [chunk.embedding_text(), *chunk.sentence_texts()]
         fresh = embedder.encode(texts)
         rows = stacked[chunk.chunk_id]
         assert len(rows) == len(texts)

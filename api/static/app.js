@@ -200,16 +200,6 @@
     return filters;
   }
 
-  function describeFilters(applied) {
-    if (!applied) return "";
-    const parts = [];
-    if (applied.force && applied.force.length) parts.push(applied.force.join(", "));
-    if (applied.since) parts.push(`from ${formatDate(applied.since)}`);
-    if (applied.until) parts.push(`to ${formatDate(applied.until)}`);
-    if (applied.doc_type) parts.push(`${applied.doc_type} only`);
-    return parts.join(" · ");
-  }
-
   // ---------------------------------------------------------------- filter panel
 
   // On a phone the open panel fills the first screen, so it starts collapsed there and open on wider
@@ -388,8 +378,8 @@
       msg.append(el("p", { class: "rewritten", text: `Searched for: ${data.rewritten_question}` }));
     }
     msg.append(answerBody(data.answer, byN));
-    const filters = describeFilters(data.filters_applied);
-    if (filters) msg.append(el("p", { class: "filters-applied", text: `Filters: ${filters}` }));
+    const chips = filterChips(data);
+    if (chips) msg.append(chips);
     if (citations.length) {
       msg.append(el("h3", { class: "citations-heading", text: "Sources" }), citationList(citations));
     }
@@ -405,15 +395,62 @@
     ]);
   }
 
+  // The filters an answer ran with, one chip each. Those read from the question itself ("Dorset",
+  // "in 2019") can be removed: the question is asked again with the rest, and without reading cues.
+  function filterChips(data) {
+    const applied = data.filters_applied || {};
+    const cued = new Set(Array.isArray(data.cues) ? data.cues : []);
+    const items = [];
+    (applied.force || []).forEach((force) => items.push({ key: "force", value: force, label: force }));
+    if (applied.since) items.push({ key: "since", value: applied.since, label: `from ${formatDate(applied.since)}` });
+    if (applied.until) items.push({ key: "until", value: applied.until, label: `to ${formatDate(applied.until)}` });
+    if (applied.doc_type) items.push({ key: "doc_type", value: applied.doc_type, label: `${applied.doc_type} only` });
+    if (!items.length) return null;
+    const row = el("p", { class: "filters-applied" }, ["Filters: "]);
+    for (const item of items) {
+      const fromQuestion = cued.has(item.key);
+      const chip = el("span", { class: fromQuestion ? "filter-chip cued" : "filter-chip",
+                                title: fromQuestion ? "Read from your question" : null }, [item.label]);
+      if (fromQuestion) {
+        const remove = el("button", { type: "button", class: "chip-remove", text: "×",
+                                      "aria-label": `Remove the filter ${item.label}, read from your question` });
+        remove.addEventListener("click", () => askWithout(data.question, applied, item));
+        chip.append(remove);
+      }
+      row.append(chip, " ");
+    }
+    return row;
+  }
+
+  async function askWithout(question, applied, removed) {
+    if (state.busy) return;
+    const filters = {};
+    const force = (applied.force || []).filter((f) => !(removed.key === "force" && f === removed.value));
+    if (force.length) filters.force = force;
+    for (const key of ["since", "until", "doc_type"]) {
+      if (applied[key] && removed.key !== key) filters[key] = applied[key];
+    }
+    addMessage(userMessage(`${question} (without ${removed.label})`, false));
+    setBusy(true);
+    try {
+      await ask(question, { filters, useCues: false });
+    } catch (error) {
+      addMessage(errorMessage(error.message || String(error)));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   function rememberTurn(question, filtersApplied) {
     state.turns.push({ question, filters_applied: filtersApplied || {} });
     if (state.turns.length > HISTORY_TURNS) state.turns.splice(0, state.turns.length - HISTORY_TURNS);
   }
 
-  async function ask(question) {
+  async function ask(question, options = {}) {
     const body = { question };
-    const filters = currentFilters();
+    const filters = options.filters || currentFilters();
     if (Object.keys(filters).length) body.filters = filters;
+    if (options.useCues === false) body.use_cues = false;
     if (state.turns.length) body.history = state.turns.slice(-HISTORY_TURNS);
 
     const pending = addMessage(el("div", { class: "msg pending", "aria-hidden": "true" }, [

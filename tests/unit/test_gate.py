@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
+
 from precedent.search.relevance import RELEVANCE_BAR, Relevance, RelevanceJudge
 from precedent.search.retrieve import Searcher
 
 
 def test_a_passage_clears_the_bar_on_meaning_and_words_together() -> None:
-    assert Relevance(dense=0.5, coverage=RELEVANCE_BAR - 0.5).clears_bar
-    assert not Relevance(dense=0.5, coverage=RELEVANCE_BAR - 0.51).clears_bar
+    # 1.5 * sentence + dense + coverage - 0.5 * absent
+    assert Relevance(dense=0.4, coverage=0.3, sentence=0.4, absent=0.0).score == pytest.approx(1.3)
+    assert Relevance(dense=0.4, coverage=0.3, sentence=0.4, absent=0.0).clears_bar
+    assert not Relevance(dense=0.4, coverage=0.3, sentence=0.4, absent=0.2).clears_bar  # words no paper uses
+    assert not Relevance(dense=0.4, coverage=0.0, sentence=0.4, absent=0.0).clears_bar
+    assert RELEVANCE_BAR == pytest.approx(1.22)
+
+
+def test_words_the_index_never_uses_count_against_the_question(fake_searcher: Searcher) -> None:
+    assert RelevanceJudge(fake_searcher, "rural crime team").absent == 0.0
+    judge = RelevanceJudge(fake_searcher, "rural crime horses")
+    assert 0.3 < judge.absent < 1.0 and RelevanceJudge(fake_searcher, "zebra giraffe").absent == 1.0
 
 
 def test_words_found_everywhere_weigh_less_than_rare_ones(fake_searcher: Searcher) -> None:
