@@ -45,6 +45,7 @@ test-fast: install
 eval: install
 	$(VENV)/bin/precedent eval $(SEEDS)/questions.jsonl $(PANELS)/questions.jsonl --traps $(PANELS)/traps.jsonl \
 		--check-floors eval/floors.json
+	$(VENV)/bin/precedent eval $(PANELS)/facts.jsonl --facts --check-floors eval/floors_facts.json
 
 bench: install
 	$(PY) -m precedent.eval.bench.ingest

@@ -38,6 +38,7 @@ from precedent.ingest.records import DocumentMeta, SourceItem
 from precedent.ingest.settings import Settings
 from precedent.ingest.store import Store
 from precedent.search.retrieve import Searcher
+from precedent.search.watches import check_after_ingest
 
 router = APIRouter(tags=["admin"])
 
@@ -184,6 +185,7 @@ def _meta(fields: dict[str, str]) -> DocumentMeta:
 
 def _ingest_upload(write: Writer, settings: Settings, item: SourceItem, kind: str) -> JSONResponse:
     report = write.ingest([item], settings)
+    check_after_ingest(write.searcher, write.store)
     outcome = report.outcomes[0]
     if outcome.status == "failed":
         return JSONResponse({"detail": f"could not ingest the {kind} file: {outcome.error}",
@@ -286,6 +288,8 @@ def start_crawl(body: CrawlRequest, request: Request, _: Admin) -> dict[str, obj
         try:
             summary = crawl(panels, settings, since=body.since, until=body.until, dry_run=body.dry_run,
                             ingest=None if body.dry_run else ingest, lock=lock)
+            if write is not None:
+                check_after_ingest(write.searcher, write.store)
             job.summary, job.status = summary.to_dict(), "done"
         except Exception as exc:  # the job records why it stopped; the server keeps running
             job.error, job.status = f"{type(exc).__name__}: {str(exc)[:500]}", "failed"

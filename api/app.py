@@ -14,14 +14,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from precedent.api import admin_routes, answers_routes, sources_routes
+from precedent.api import admin_routes, answers_routes, facts_routes, sources_routes, watch_routes
 from precedent.api.deps import app_searcher, get_searcher, get_settings
+from precedent.api.exports import OutputFormat, base_url, export_response
 from precedent.api.security import install_security
 from precedent.ingest.crawl.coverage import last_crawls
 from precedent.ingest.errors import (
@@ -33,11 +34,14 @@ from precedent.ingest.errors import (
     StoreUnavailable,
 )
 from precedent.ingest.settings import Settings, quiet_and_offline
+from precedent.search.export import search_report
 from precedent.search.filters import FilterSpec
 from precedent.search.retrieve import Searcher, SearchResponse, search_response
+from precedent.search.watches import UnknownWatch
 
 STATIC = Path(__file__).resolve().parent / "static"
-_STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503}
+_STATUS = {BadQuery: 422, StoreMissing: 503, StoreUnavailable: 503, StoreMismatch: 503, ModelUnavailable: 503,
+           UnknownWatch: 404}
 
 
 def status_for(exc: PrecedentError) -> int:
@@ -104,9 +108,10 @@ def create_app(settings: Settings | None = None, *,
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(problems)[:2000]}, status_code=422)
 
-    @app.get("/search", summary="Hybrid search with filters; every result carries its citation",
-             response_model=SearchResponse)
+    @app.get("/search", summary="Hybrid search with filters; every result carries its citation; format= exports "
+                               "them (csv | md | docx)", response_model=SearchResponse)
     def search(
+        request: Request,
         q: Annotated[str, Query(description="What to search for", max_length=2000)],
         searcher: Annotated[Searcher, Depends(get_searcher)],
         k: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -116,9 +121,13 @@ def create_app(settings: Settings | None = None, *,
         type: Annotated[Literal["minutes", "report", "other"] | None, Query()] = None,  # noqa: A002
         mode: Annotated[Literal["dense", "lexical", "hybrid"], Query()] = "hybrid",
         document_id: Annotated[list[str], Query()] = [],  # noqa: B006
-    ) -> SearchResponse:
+        format: Annotated[OutputFormat, Query(description="json, or an export: csv | md | docx")] = "json",  # noqa: A002
+    ) -> SearchResponse | Response:
         spec = FilterSpec.parse(force=force, since=since, until=until, doc_type=type, document_id=document_id)
-        return search_response(searcher, q, spec, k=k, mode=mode)
+        response = search_response(searcher, q, spec, k=k, mode=mode)
+        if format != "json":
+            return export_response(search_report(response, base_url(request)), format)
+        return response
 
     @app.get("/documents", summary="Every document with its metadata and chunk count")
     def documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict[str, object]:
@@ -172,5 +181,7 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(answers_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(sources_routes.router)
+    app.include_router(facts_routes.router)
+    app.include_router(watch_routes.router)
     return app
 

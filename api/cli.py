@@ -1,7 +1,7 @@
 """The `precedent` command line: a thin skin over the library, every command with --json.
 
 This module only assembles the app: each command lives beside its kind of work (cli_index,
-cli_search, cli_crawl, and the eval's commands) and none of them imports this module.
+cli_search, cli_crawl, cli_facts, cli_watch, and the eval's commands) and none of them imports this module.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import typer
 
 from precedent.api.cli_common import DataDir, friendly, settings_for
 from precedent.api.cli_crawl import crawl_command
+from precedent.api.cli_facts import facts_command
 from precedent.api.cli_index import check, documents, ingest, remove, stats
 from precedent.api.cli_reindex import reindex_command
 from precedent.api.cli_search import ask_command, compare_command, search
 from precedent.api.cli_sources import sources_command
+from precedent.api.cli_watch import watch_app
 from precedent.eval.cli import bench_command, eval_command
 from precedent.ingest.settings import quiet_and_offline
 
@@ -65,8 +67,10 @@ for _name, _command in (
     ("search", search), ("ask", ask_command), ("compare", compare_command), ("crawl", crawl_command),
     ("sources", sources_command), ("eval", eval_command), ("bench", bench_command), ("serve", serve),
     ("reindex", reindex_command),
+    ("facts", facts_command),
 ):
     app.command(_name)(friendly(_command))
+app.add_typer(watch_app, name="watch")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from precedent.api.cli_common import DataDir, JsonOut, emit, settings_for
+from precedent.api.cli_watch import check_after_ingest_cli
 from precedent.ingest.crawl import CrawlAlreadyRunning, crawl_forces
 from precedent.ingest.dates import date_arg
 from precedent.ingest.errors import PrecedentError
@@ -49,6 +50,8 @@ def crawl_command(
         else:
             typer.echo(f"already running: {busy}")
         return
+    if not dry_run:
+        check_after_ingest_cli(settings)
     if json_out:
         emit(summary.to_dict())
         return

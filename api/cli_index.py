@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from precedent.api.cli_common import DataDir, JsonOut, emit, settings_for
+from precedent.api.cli_watch import check_after_ingest_cli
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.pipeline import ingest_paths
 from precedent.ingest.store import Store
@@ -24,10 +25,11 @@ def ingest(
     """Add documents to the index; unchanged files are skipped, changed ones replaced."""
     if manifest is not None and not manifest.is_file():
         raise PrecedentError(f"{manifest}: manifest not found; give the path of a CSV file")
-    report = ingest_paths(paths, settings_for(data_dir), manifest=manifest, include_md=include_md,
-                          progress=not json_out)
+    settings = settings_for(data_dir)
+    report = ingest_paths(paths, settings, manifest=manifest, include_md=include_md, progress=not json_out)
+    watched = check_after_ingest_cli(settings)
     if json_out:
-        emit(report.to_dict())
+        emit({**report.to_dict(), "watches": watched})
     else:
         typer.echo(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
@@ -38,6 +40,8 @@ def ingest(
             typer.secho(f"  failed  {failure.path}: {failure.error}", err=True, fg=typer.colors.YELLOW)
         for skip in report.skipped:
             typer.echo(f"  skipped {skip.path}: {skip.error}", err=True)
+        for watch_id, added in (watched or {}).get("new_entries", {}).items():
+            typer.echo(f"  watch {watch_id}: {added} new match{'es' if added != 1 else ''}")
     if report.succeeded == 0 and report.failed:
         raise typer.Exit(1)
 

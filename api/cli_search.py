@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from precedent.api.cli_common import DataDir, DocType, Force, JsonOut, Since, Until, emit, settings_for
+from precedent.api.cli_export import Format, Output, check_format, write_export
 from precedent.search.answer import DEFAULT_K, ask, retrieve
 from precedent.search.compare import DEFAULT_PER_FORCE, compare, timeline_table
+from precedent.search.export import answer_report, comparison_report, search_report
 from precedent.search.filters import FilterSpec
 from precedent.search.llm import LLMClient, llm_answer
 from precedent.search.retrieve import MODES, Searcher, search_response
@@ -26,10 +28,17 @@ def search(
     mode: Annotated[str, typer.Option(help=" | ".join(MODES))] = "hybrid",
     data_dir: DataDir = None,
     json_out: JsonOut = False,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Search the archive: ranked passages, each with its citation."""
+    check_format(fmt, output)
+    settings = settings_for(data_dir)
     spec = FilterSpec.parse(force=force or [], since=since, until=until, doc_type=doc_type)
-    response = search_response(Searcher(settings_for(data_dir)), query, spec, k=k, mode=mode)
+    response = search_response(Searcher(settings), query, spec, k=k, mode=mode)
+    if fmt:
+        write_export(search_report(response, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(response)
         return
@@ -54,8 +63,11 @@ def ask_command(
     cues: Annotated[bool, typer.Option("--cues/--no-cues", help="Let forces and dates named in the question filter it")] = True,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Answer a question from the archive, every sentence citing its passage."""
+    check_format(fmt, output)
     settings = settings_for(data_dir)
     searcher = Searcher(settings)
     filters = FilterSpec.parse(force=force or [], since=since, until=until, doc_type=doc_type)
@@ -67,6 +79,9 @@ def ask_command(
             client.close()
     else:
         answer = ask(searcher, question, k=k, filters=filters, use_cues=cues)
+    if fmt:
+        write_export(answer_report(answer, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(answer)
         return
@@ -89,10 +104,17 @@ def compare_command(
     doc_type: DocType = None,
     json_out: JsonOut = False,
     data_dir: DataDir = None,
+    fmt: Format = None,
+    output: Output = None,
 ) -> None:
     """Compare forces on one question: best passages per force and a per-year timeline."""
+    check_format(fmt, output)
+    settings = settings_for(data_dir)
     filters = FilterSpec.parse(force=force or [], since=since, until=until, doc_type=doc_type)
-    result = compare(Searcher(settings_for(data_dir)), question, filters=filters, k=k)
+    result = compare(Searcher(settings), question, filters=filters, k=k)
+    if fmt:
+        write_export(comparison_report(result, filters, settings.public_url or ""), fmt, output)
+        return
     if json_out:
         emit(result)
         return

@@ -14,6 +14,7 @@ from precedent.eval.bench.load import format_load, parse_clients, run_load_bench
 from precedent.eval.bench.query import format_query, run_query_bench
 from precedent.eval.bench.scale import format_scale, parse_sizes, run_scale_bench
 from precedent.eval.bench.startup import format_startup, run_startup_bench
+from precedent.eval.facts import facts_command, format_facts
 from precedent.eval.floors import check_floors as floors_check
 from precedent.eval.metadata import measure_corpora
 from precedent.eval.questions import load_questions, load_traps
@@ -45,8 +46,17 @@ def eval_command(
     check_floors: Annotated[Optional[Path], typer.Option("--check-floors", help="Exit 1 if a figure falls below the floors in this JSON file (eval/floors.json)")] = None,
     answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score /ask answers and trap refusals")] = True,
     metadata: Annotated[bool, typer.Option("--metadata/--no-metadata", help="Also measure metadata read off each corpus without its manifest, against the manifest")] = True,
+    facts: Annotated[bool, typer.Option("--facts", help="The file is ground-truth precept and hearing facts (facts.jsonl): score the facts read at ingest (eval/facts.py)")] = False,
 ) -> None:
     """Measure retrieval, answers and refusals on one or more question sets over one index, beside naive baselines."""
+    if facts:
+        if len(questions) != 1:
+            raise PrecedentError("--facts takes one facts file (facts.jsonl)")
+        outcome = facts_command(questions[0], corpus, data_dir, check_floors)
+        typer.echo(json.dumps(outcome.to_dict(), indent=2) if json_out else format_facts(outcome))
+        if outcome.floors is not None and not outcome.floors["ok"]:
+            raise typer.Exit(1)
+        return
     say = _progress(not json_out)
     names = parse_systems(systems)
     if offtopic is not None and not offtopic.is_file():

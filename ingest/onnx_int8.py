@@ -95,14 +95,22 @@ def pooling_config(model_dir: Path) -> tuple[int, int]:
             "the onnx-int8 encoder needs one: set PRECEDENT_ENCODER=torch to use it as it is"
         ) from exc
     kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
-    if kinds[:2] != ["Transformer", "Pooling"] or "Normalize" not in kinds or not pooling.get("pooling_mode_mean_tokens") \
-            or any(pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens",
-                                            "pooling_mode_mean_sqrt_len_tokens")):
+    if kinds[:2] != ["Transformer", "Pooling"] or "Normalize" not in kinds or not _mean_pooled(pooling):
         raise ModelUnavailable(
             f"model in {model_dir} is not mean-pooled and normalised ({' + '.join(kinds)}); the onnx-int8 encoder "
             "supports only those: set PRECEDENT_ENCODER=torch"
         )
-    return int(pooling["word_embedding_dimension"]), int(st_config.get("max_seq_length", 256))
+    dimension = pooling.get("word_embedding_dimension", pooling.get("embedding_dimension"))
+    return int(dimension), int(st_config.get("max_seq_length", 256))
+
+
+def _mean_pooled(pooling: dict[str, object]) -> bool:
+    """Mean pooling alone, in the pooling config of sentence-transformers before 6 (one flag per mode) or
+    from 6 on (``"pooling_mode": "mean"``, what a model saved by the pinned version says)."""
+    if "pooling_mode" in pooling:
+        return pooling["pooling_mode"] == "mean"
+    return bool(pooling.get("pooling_mode_mean_tokens")) and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"))
 
 
 def built_model(model_dir: Path, cache_dir: Path) -> BuiltModel:

@@ -34,6 +34,7 @@ from precedent.ingest.chunk import chunk_document
 from precedent.ingest.clean import clean_text
 from precedent.ingest.embed import Encoder, embedder_for
 from precedent.ingest.errors import StoreMismatch, StoreUnavailable, UnreadableFile
+from precedent.ingest.facts import FACTS_VERSION, HearingFact, PreceptFact, extract_facts
 from precedent.ingest.metadata import document_id_for, infer_meta, merge_meta
 from precedent.ingest.parse import decode_text, file_kind, parse_bytes
 from precedent.ingest.priority import lower_thread_priority, thread_nice
@@ -184,6 +185,7 @@ def _ingest_into(
     embedder = embedder or embedder_for(settings)
     store.ensure_model(settings.model, embedder.dimension, embedder.encoder, embedder.build)
     store.recover()
+    refresh_facts(store)
 
     batch: list[tuple[ParsedDocument, bool]] = []
     batch_chunks = 0
@@ -262,8 +264,10 @@ def embed_documents(embedder: Encoder, documents: list[ParsedDocument],
     out, at = [], 0
     for parsed in documents:
         n = len(parsed.chunks)
+        # Facts are read here, from the chunks the store will hold, and written in the same transaction.
         out.append(EmbeddedDocument(parsed, rows([c.embedding_text() for c in chunks[at: at + n]]),
-                                    [rows(group) for group in sentences[at: at + n]]))
+                                    [rows(group) for group in sentences[at: at + n]],
+                                    extract_facts(parsed.document, parsed.chunks)))
         at += n
     return out, len(missing)
 
@@ -290,6 +294,24 @@ def _stored_vectors(store: Store, document_ids: list[str]) -> dict[str, np.ndarr
 
 # How many documents the parse worker may be ahead of the one being waited for.
 PARSE_AHEAD = 32
+
+
+def refresh_facts(store: Store, *, force: bool = False) -> int:
+    """Read the facts of every stored document again when the rules have changed since they were read.
+
+    Facts come from the stored chunks alone, so this needs neither the files nor the model. Returns the
+    number of documents read again (0 when the stored facts are current). ``force`` reads them again
+    regardless (the facts eval does, so it always measures the rules as they are).
+    """
+    if not force and store.meta().get("facts_version") == FACTS_VERSION:
+        return 0
+    found: dict[str, list[PreceptFact | HearingFact]] = {}
+    for listed in store.list_documents():
+        stored = store.get_document(listed.document_id)
+        if stored is not None:
+            found[listed.document_id] = extract_facts(stored.document, stored.chunks)
+    store.replace_facts(found, version=FACTS_VERSION)
+    return len(found)
 
 
 def _prepare_all(
@@ -512,4 +534,4 @@ def _progress_bar(total: int | None, enabled: bool):  # type: ignore[no-untyped-
 
 
 __all__ = ["Failure", "IngestReport", "ItemOutcome", "ParseWorker", "describe", "embed_documents", "ingest_items",
-           "ingest_paths", "parse_worker", "prepare"]
+           "ingest_paths", "parse_worker", "prepare", "refresh_facts"]

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
 
+    # Where the chat page is served, for links in CLI exports and feeds ("https://precedent.example.org").
+    public_url: str | None = None
+
     # Access and limits for the HTTP service.
     admin_key: str | None = None
     read_key: str | None = None

@@ -11,6 +11,10 @@ interrupted write is rolled forward or back on the next open, and readers never 
 3. delete the old vectors from Chroma, then the journal row.
 
 Dense hits whose id has no SQLite row (a write in flight, or left by a crash) are ignored.
+
+A document's facts (precept decisions, confirmation hearings) and its fresh chunks (those whose
+text the document did not hold before, queued for the saved searches to check) are written in the
+step 2 transaction, so they appear, change and go with the document's rows.
 """
 
 from __future__ import annotations
@@ -20,26 +24,35 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from precedent.ingest.errors import StoreMismatch, StoreMissing, StoreUnavailable
+from precedent.ingest.facts import Fact, HearingFact, PreceptFact
 from precedent.ingest.records import AgendaItem, Chunk, Document, Filters, ParsedDocument
 from precedent.ingest.settings import Settings, quiet_and_offline
 
+_FACT: TypeAdapter[PreceptFact | HearingFact] = TypeAdapter(Fact)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Stores written before the encoder was recorded were all made with sentence-transformers (torch).
 LEGACY_ENCODER = "torch"
 # The lexical index's tokenizer; query-side stemming (search/query.py) must use the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# BM25 weight of a word in the passage's text and in its header (document title, panel, date, type, agenda
+# item and section). A heading names what a passage is about in a few words, so a question's word there
+# says more than the same word once in the text. Measured on one index of seeds and panels (README,
+# "Levers tried"), header weight 0.4 / 1 / 2 / 3 / 5 gave panels nDCG@10 .773 / .783 / .796 / .802 / .802, each
+# half of the panels questions (odd and even ids) choosing 3, and seeds .857 at every weight.
+BM25_TEXT_WEIGHT = 1.0
+BM25_HEADER_WEIGHT = 3.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,6 +95,7 @@ CREATE TABLE IF NOT EXISTS journal (
     old_ids TEXT NOT NULL
 );
 {chunk_vectors}
+{facts}
 {document_vectors}
 """
 # Version 2: each chunk's own vector and its sentences' vectors (float16 rows, the chunk's first), for
@@ -113,8 +127,8 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.text, old.header, old.facets);
 END;
 """.replace("{tokenizer}", FTS_TOKENIZER)
-BM25 = "bm25(chunks_fts, 1.0, 0.4, 0.0)"  # text, header, facets
-# Version 3: every chunk vector of a document in one float16 blob, in the order of its chunk ids, for exact
+BM25 = f"bm25(chunks_fts, {BM25_TEXT_WEIGHT}, {BM25_HEADER_WEIGHT}, 0.0)"  # text, header, facets
+# Version 4: every chunk vector of a document in one float16 blob, in the order of its chunk ids, for exact
 # dense search inside a filter (Store.dense_query): a force's few thousand chunks are a handful of rows,
 # read and scored in milliseconds, where an HNSW search under a filter took hundreds.
 _DOCUMENT_VECTORS = """
@@ -127,12 +141,32 @@ CREATE TRIGGER IF NOT EXISTS documents_vectors_ad AFTER DELETE ON documents BEGI
     DELETE FROM document_vectors WHERE document_id = old.document_id;
 END;
 """
+# Version 3: each document's facts (precept decisions, confirmation hearings, read at ingest), and the
+# queue of fresh chunks (text their document did not hold before) for the saved searches to check.
+_FACTS = """
+CREATE TABLE IF NOT EXISTS facts (
+    rowid INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facts_document ON facts(document_id);
+CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind);
+CREATE TABLE IF NOT EXISTS fresh_chunks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL UNIQUE
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fresh_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM fresh_chunks WHERE chunk_id = old.chunk_id;
+END;
+"""
 # Numbered migrations: what turns a store of version N-1 into version N (each idempotent): DDL, a column
 # to add, or a function that fills what the DDL made.
 Migration = str | tuple[str, str, str] | Callable[["Store"], None]
 _MIGRATIONS: dict[int, list[Migration]] = {
     2: [_CHUNK_VECTORS, ("chunks", "context", "TEXT NOT NULL DEFAULT ''")],
-    3: [_DOCUMENT_VECTORS, lambda store: store._fill_document_vectors(),
+    3: [_FACTS],
+    4: [_DOCUMENT_VECTORS, lambda store: store._fill_document_vectors(),
         ("chunks", "facets", "TEXT NOT NULL DEFAULT ''"), lambda store: store._index_facets()],
 }
 # Vectors per Chroma write. Embedded Chroma's add, update and delete hold Python's GIL for the whole call
@@ -156,6 +190,7 @@ class EmbeddedDocument:
     parsed: ParsedDocument
     vectors: np.ndarray
     sentence_vectors: Sequence[np.ndarray] = ()
+    facts: Sequence[PreceptFact | HearingFact] = ()  # read from the chunks at ingest, stored with them
 
     def document_vectors(self) -> tuple[str, bytes]:
         """The chunk ids (one a line) and their vectors as float16 rows, in the same order: the
@@ -336,7 +371,7 @@ class Store:
             self._collection = None
             self._connection().executescript(
                 _SCHEMA.replace("{lexical}", _LEXICAL).replace("{chunk_vectors}", _CHUNK_VECTORS)
-                .replace("{document_vectors}", _DOCUMENT_VECTORS))
+                .replace("{facts}", _FACTS).replace("{document_vectors}", _DOCUMENT_VECTORS))
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}; check the data dir is writable") from exc
@@ -720,10 +755,13 @@ class Store:
 
     @staticmethod
     def _swap_rows(conn: sqlite3.Connection, item: EmbeddedDocument) -> list[str]:
-        """Replace a document's registry row, chunks, FTS entries and chunk vectors; return the chunk ids it
-        no longer has."""
+        """Replace a document's registry row, chunks, FTS entries, chunk vectors and facts; queue its fresh
+        chunks; return the chunk ids it no longer has."""
         doc, text, chunks = item.parsed.document, item.parsed.text, item.parsed.chunks
-        old_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE document_id = ?", (doc.document_id,))]
+        old = conn.execute("SELECT chunk_id, text FROM chunks WHERE document_id = ?", (doc.document_id,)).fetchall()
+        old_ids = [r[0] for r in old]
+        old_texts = {" ".join(r[1].split()) for r in old}
+        conn.execute("DELETE FROM facts WHERE document_id = ?", (doc.document_id,))
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc.document_id,))
         conn.execute(
             """INSERT OR REPLACE INTO documents(document_id, title, force, panel, meeting_date, doc_type,
@@ -746,6 +784,11 @@ class Store:
                          [(c.chunk_id, blob) for c, blob in zip(chunks, item.stacked(), strict=True)])
         conn.execute("INSERT OR REPLACE INTO document_vectors(document_id, chunk_ids, vectors) VALUES (?, ?, ?)",
                      (doc.document_id, *item.document_vectors()))
+        # Unchanged wording is not news: only text the document did not hold before is queued.
+        conn.executemany("INSERT OR IGNORE INTO fresh_chunks(chunk_id) VALUES (?)",
+                         [(c.chunk_id,) for c in chunks if " ".join(c.text.split()) not in old_texts])
+        conn.executemany("INSERT INTO facts(document_id, kind, data) VALUES (?, ?, ?)",
+                         [(doc.document_id, f.kind, f.model_dump_json()) for f in item.facts])
         new = {c.chunk_id for c in chunks}
         return [i for i in old_ids if i not in new]
 
@@ -754,6 +797,7 @@ class Store:
             with self._transaction() as conn:
                 ids = [r[0] for r in conn.execute(
                     "SELECT chunk_id FROM chunks WHERE document_id = ?", (document_id,))]
+                conn.execute("DELETE FROM facts WHERE document_id = ?", (document_id,))
                 conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
                 found = conn.execute("DELETE FROM documents WHERE document_id = ?", (document_id,)).rowcount > 0
                 if found:
@@ -901,6 +945,57 @@ class Store:
     def known_forces(self) -> list[str]:
         return list(self._memo.get(self.generation(), "forces", lambda: [r[0] for r in self._connection().execute(
             "SELECT DISTINCT force FROM documents WHERE force IS NOT NULL ORDER BY force")]))
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def facts(self, kind: str | None = None, forces: Sequence[str] = (),
+              document_id: str | None = None) -> list[tuple[PreceptFact | HearingFact, Document]]:
+        """Stored facts with their documents, by force, meeting date and document."""
+        where, params = ["1 = 1"], []
+        if kind:
+            where.append("f.kind = ?")
+            params.append(kind)
+        if forces:
+            where.append(f"d.force IN ({','.join('?' * len(forces))})")
+            params.extend(forces)
+        if document_id:
+            where.append("f.document_id = ?")
+            params.append(document_id)
+        rows = self._connection().execute(
+            f"SELECT f.data, {', '.join('d.' + c.strip() for c in self._DOC_COLUMNS.split(','))} "
+            f"FROM facts f JOIN documents d ON d.document_id = f.document_id WHERE {' AND '.join(where)} "
+            "ORDER BY d.force, d.meeting_date, d.title, f.rowid", params,
+        ).fetchall()
+        return [(_FACT.validate_json(r["data"]), self._document(r)) for r in rows]
+
+    def replace_facts(self, facts: Mapping[str, Sequence[PreceptFact | HearingFact]], version: str | None = None) -> None:
+        """Swap the facts of the given documents in one transaction (and record the rules' version)."""
+        with self._write_lock, self._transaction() as conn:
+            for document_id, items in facts.items():
+                conn.execute("DELETE FROM facts WHERE document_id = ?", (document_id,))
+                conn.executemany("INSERT INTO facts(document_id, kind, data) VALUES (?, ?, ?)",
+                                 [(document_id, f.kind, f.model_dump_json()) for f in items])
+            if version is not None:
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('facts_version', ?)", (version,))
+
+    # -- fresh chunks, for saved searches -------------------------------------------------------
+
+    def fresh_chunks(self, limit: int = 5000) -> list[tuple[int, str, str]]:
+        """The oldest queued fresh chunks: (sequence number, chunk id, document id)."""
+        rows = self._connection().execute(
+            "SELECT q.seq, q.chunk_id, c.document_id FROM fresh_chunks q JOIN chunks c ON c.chunk_id = q.chunk_id "
+            "ORDER BY q.seq LIMIT ?", (limit,)).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def fresh_watermark(self) -> int:
+        """The sequence number of the newest chunk queued so far (0 when none ever was)."""
+        row = self._connection().execute("SELECT seq FROM sqlite_sequence WHERE name = 'fresh_chunks'").fetchone()
+        return int(row[0]) if row else 0
+
+    def consume_fresh(self, through: int) -> None:
+        """Drop the queued fresh chunks up to and including sequence number ``through``."""
+        with self._write_lock, self._transaction() as conn:
+            conn.execute("DELETE FROM fresh_chunks WHERE seq <= ?", (through,))
 
     # -- retrieval primitives ---------------------------------------------------------------
 

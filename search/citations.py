@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -37,10 +38,15 @@ class Citation(BaseModel):
 
     @classmethod
     def of(cls, chunk: Chunk, doc: Document) -> Citation:
+        return cls.at(doc, chunk.chunk_id, chunk.locator)
+
+    @classmethod
+    def at(cls, doc: Document, chunk_id: str, locator: str) -> Citation:
+        """The citation of a place in a document known by its chunk id and locator (a fact's source)."""
         return cls(
-            document_id=doc.document_id, chunk_id=chunk.chunk_id, title=doc.title, force=doc.force,
+            document_id=doc.document_id, chunk_id=chunk_id, title=doc.title, force=doc.force,
             panel=doc.panel, meeting_date=doc.meeting_date, doc_type=doc.doc_type, agenda_item=doc.agenda_item,
-            locator=chunk.locator, source=doc.source, url=doc.url, display=format_citation(doc, chunk.locator),
+            locator=locator, source=doc.source, url=doc.url, display=format_citation(doc, locator),
         )
 
 
@@ -86,3 +92,8 @@ def answer_claims(answer: str) -> list[str]:
         if line and not line.endswith(":"):
             out.extend(claims(line))
     return out
+
+
+def passage_link(document_id: str, chunk_id: str, base_url: str = "") -> str:
+    """The chat page opened at a passage: its viewer shows the document with the chunk highlighted."""
+    return f"{base_url.rstrip('/')}/#doc={quote(document_id, safe='')}&chunk={quote(chunk_id, safe='')}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from precedent.ingest.settings import Settings, quiet_and_offline
+from tests.helpers import SCRUTINY_PAPERS, panel_papers
 
 quiet_and_offline()
 # Every test's data dir shares one built int8 encoder (keyed by the weights' hash, so never stale),
@@ -19,6 +20,8 @@ os.environ.setdefault("PRECEDENT_ENCODER_CACHE", str(Path(tempfile.gettempdir())
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PRECEDENT_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "corpus" / "seeds"
+PANELS = SHARED / "corpus" / "panels"
+
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +40,25 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> 
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), rate_limit_per_minute=0)
     report = ingest_paths([seeds_dir], settings)
     assert report.added == 5, report.to_dict()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def panels_dir() -> Path:
+    if not (PANELS / "manifest.csv").exists():
+        pytest.fail(f"panels corpus not found at {PANELS}: tests need ../shared beside the repository")
+    return PANELS
+
+
+@pytest.fixture(scope="session")
+def scrutiny_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, panels_dir: Path) -> Settings:
+    """The seeds and four panel papers holding precept decisions and hearings, in one store."""
+    from precedent.ingest.pipeline import ingest_paths
+
+    papers = panel_papers(tmp_path_factory.mktemp("scrutiny-papers"), panels_dir)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("scrutiny-index"), rate_limit_per_minute=0)
+    report = ingest_paths([seeds_dir, papers], settings)
+    assert report.added == 5 + len(SCRUTINY_PAPERS), report.to_dict()
     return settings
 
 

@@ -237,3 +237,23 @@ class FakeEmbedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+# Panel papers with facts in every shape: a failed veto (Dorset 2014), police and fire precepts (Essex 2019),
+# two hearings at one meeting (Staffordshire 2021), a veto (Gwent 2018).
+SCRUTINY_PAPERS = ("e05_dorset_precept_2014.txt", "e14_essex_precept_2019.docx",
+                   "e25_staffordshire_confirmation_2021.pdf", "e27_gwent_precept_2018.txt")
+
+
+def panel_papers(folder: Path, panels: Path, names: tuple[str, ...] = SCRUTINY_PAPERS) -> Path:
+    """``folder`` holding some papers of the panels corpus and their manifest rows, copied at test time."""
+    manifest = panels / "manifest.csv"
+    if not manifest.exists():
+        raise FileNotFoundError(f"panels corpus not found at {panels}: tests need ../shared beside the repository")
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = "".join(line for line in lines[1:] if line.split(",", 1)[0] in names)
+    (folder / "manifest.csv").write_text(lines[0] + rows, encoding="utf-8")
+    for name in names:
+        (folder / name).write_bytes((panels / name).read_bytes())
+    return folder

@@ -8,7 +8,10 @@ and submits an HTML-injection attempt as a question to show it is rendered as te
 Three failures the page must survive get a browser of their own: an LLM endpoint that dies
 mid-answer (a local stand-in, the one remote part tests may fake), and an index the server cannot
 serve (empty, its Chroma server down, built with another model), whose 503 message is shown as the
-server wrote it. At 375 px wide the filter panel starts collapsed behind a button.
+server wrote it. At 375 px wide the filter panel starts collapsed behind a button. The scrutiny
+test serves the seeds with four panel papers and an admin key: it exports an answer as a Word file
+(read back with python-docx), saves the question as a watch, and opens the precept and hearing
+tables, the Band D chart and a fact's citation.
 
 Playwright's own browser download does not work here, so the test launches ``/usr/bin/chromium``
 (``apt-get install chromium``; ``.ci/run`` installs it) and skips when it is absent. Screenshots
@@ -21,11 +24,13 @@ The page's Content-Security-Policy forbids eval, so the test waits on locators o
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docx
 import httpx
 import pytest
 
@@ -44,6 +49,7 @@ QUESTION = "What did panels say about 101 response times?"
 PLAN_QUESTION = "What did panels say about the police and crime plan?"
 INJECTION = "<img src=x onerror=alert(1)>"
 ANSWER_TIMEOUT_MS = 60_000
+ADMIN_KEY = "browser-test-admin-key"
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 pytestmark = [
@@ -407,5 +413,79 @@ def test_a_force_read_from_the_question_is_a_chip_the_user_can_remove(  # type: 
         assert len(panels) >= 2, panels  # every force again
         page.screenshot(path=str(shots / "cue-2-all-forces.png"), full_page=True)
         assert not watch.page_errors and not watch.csp_errors()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def scrutiny_url(scrutiny_settings: Settings) -> Iterator[str]:
+    """The seeds and four panel papers with precept decisions and hearings, served with an admin key."""
+    with live_server(create_app(scrutiny_settings.model_copy(update={"admin_key": ADMIN_KEY}))) as url:
+        yield url
+
+
+def test_scrutiny_outputs_in_a_real_browser(  # type: ignore[no-untyped-def]
+    browser, scrutiny_url: str, tmp_path: Path,
+) -> None:
+    shots = _screenshot_dir(tmp_path)
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    watch = PageWatch(page)
+    try:
+        page.goto(f"{scrutiny_url}/")
+        page.locator(".force-filter input[type=checkbox]").nth(3).wait_for()
+
+        # 1. An answer exports as a Word document with real headings and numbered sources.
+        _submit(page, QUESTION)
+        answer = page.locator(".msg.answer").nth(0)
+        answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        with page.expect_download() as info:
+            answer.locator(".export button[data-format=docx]").click()
+        download = info.value
+        assert download.suggested_filename.endswith(".docx")
+        document = docx.Document(io.BytesIO(Path(download.path()).read_bytes()))
+        assert document.paragraphs[0].style.name == "Heading 1"
+        assert document.paragraphs[0].text == f"Answer: {QUESTION}"
+        assert any(p.style.name == "List Number" for p in document.paragraphs)
+        page.screenshot(path=str(shots / "scrutiny-1-export.png"), full_page=True)
+
+        # 2. The question is saved as a watch with the admin key, and listed with its feed.
+        form = page.locator("#watch-form")
+        form.wait_for(state="visible")
+        page.locator("#admin-key").fill(ADMIN_KEY)
+        page.locator("#save-watch").click()
+        saved = page.locator("#watch-list .watch")
+        saved.first.wait_for()
+        assert QUESTION.rstrip("?") in (saved.first.text_content() or "") or "101" in (saved.first.text_content() or "")
+        assert "Saved:" in (page.locator("#watch-status").text_content() or "")
+        assert saved.first.locator("a.feed-link").get_attribute("href").endswith("/feed.xml")
+        page.screenshot(path=str(shots / "scrutiny-2-watch.png"), full_page=True)
+
+        # 3. The facts view: precepts by force and year, hearings, the Band D chart with the veto marked.
+        page.locator("#show-facts").click()
+        table = page.locator("#precepts")
+        table.wait_for()
+        forces = [table.locator("tbody th").nth(i).text_content() for i in range(table.locator("tbody th").count())]
+        assert forces == ["Dorset", "Essex", "Gwent"]
+        assert "Veto failed" in (table.locator("tr[data-force=Dorset]").text_content() or "")
+        assert "£187.11" in (table.locator("tr[data-force=Dorset]").text_content() or "")
+        hearings = page.locator("#hearings tbody tr")
+        assert hearings.count() == 2
+        assert page.locator("#band-d-chart svg circle.point").count() >= 2
+        assert page.locator("#band-d-chart svg path.veto").count() == 1  # Gwent 2018/19
+        page.screenshot(path=str(shots / "scrutiny-3-facts.png"), full_page=True)
+
+        # 4. A cell's value opens the sentence it was read from, highlighted in its paper.
+        table.locator("tr[data-force=Gwent] a.fact-link").first.click()
+        page.locator("#passage").wait_for(state="visible")
+        cited = page.locator("#passage mark.cited")
+        cited.wait_for(state="visible")
+        assert "vetoes" in (cited.text_content() or "")
+        page.screenshot(path=str(shots / "scrutiny-4-citation.png"))
+        page.locator("#passage-close").click()
+
+        assert not watch.page_errors, f"uncaught page errors: {watch.page_errors}"
+        assert not watch.csp_errors(), f"CSP violations in the console: {watch.csp_errors()}"
     finally:
         context.close()

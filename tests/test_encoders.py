@@ -74,6 +74,23 @@ def test_a_query_is_encoded_while_an_ingest_batch_holds_the_torch_model() -> Non
     assert np.allclose(query, expected, atol=2e-3)
 
 
+def test_a_model_folder_saved_by_the_installed_sentence_transformers_runs_on_the_int8_encoder(tmp_path: Path) -> None:
+    """sentence-transformers 6 writes its pooling config in a new form ("pooling_mode": "mean"): a model a user
+    saved or fine-tuned with it is still a mean-pooled, normalised MiniLM the int8 encoder can build."""
+    from sentence_transformers import SentenceTransformer
+
+    from precedent.ingest.embed import resolve_model_path
+
+    folder = tmp_path / "saved-minilm"
+    SentenceTransformer(str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu").save(str(folder))
+    assert "pooling_mode" in json.loads((folder / "1_Pooling" / "config.json").read_text())
+    cache = tmp_path / "encoders"
+    saved = Embedder(model=str(folder), encoder="onnx-int8", cache_dir=cache)
+    bundled = Embedder(encoder="onnx-int8", cache_dir=cache)
+    texts = ["the precept for 2019/20", "101 call answering times"]
+    assert saved.dimension == 384
+    assert (saved.encode(texts) * bundled.encode(texts)).sum(axis=1).min() > 0.99
+
 # -- no mixed vectors ---------------------------------------------------------------------------
 
 @pytest.fixture()

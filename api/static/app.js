@@ -441,6 +441,12 @@
     }
   }
 
+  // Page extensions (scrutiny.js: export buttons, watches) hear of each new message: what was sent, what came back.
+  function announce(node, kind, request, data) {
+    node.dispatchEvent(new CustomEvent("precedent:message", { bubbles: true, detail: { kind, request, data } }));
+    return node;
+  }
+
   function rememberTurn(question, filtersApplied) {
     state.turns.push({ question, filters_applied: filtersApplied || {} });
     if (state.turns.length > HISTORY_TURNS) state.turns.splice(0, state.turns.length - HISTORY_TURNS);
@@ -482,7 +488,7 @@
     }
     const message = answerMessage(data);
     if (notice) message.querySelector(".msg-label").after(llmNotice(notice));
-    addMessage(message);
+    announce(addMessage(message), "answer", state.streaming ? { ...body, mode: "llm" } : body, data);
     rememberTurn(data.rewritten_question || question, data.filters_applied);
   }
 
@@ -653,7 +659,7 @@
     } finally {
       pending.remove();
     }
-    addMessage(compareMessage(data));
+    announce(addMessage(compareMessage(data)), "compare", body, data);
     rememberTurn(question, {
       force: filters.force || [], since: filters.since || null, until: filters.until || null, doc_type: filters.doc_type || null,
     });
@@ -832,6 +838,8 @@
     loadFacets();
     detectStreaming();
   }
+
+  window.Precedent = Object.freeze({ openPassage, currentFilters, el, svg, formatDate, safeUrl });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

@@ -82,7 +82,7 @@ def test_lexical_search_inside_a_filter_is_the_filtered_ranking_of_everything(fa
     assert checked >= 8
 
 
-_VERSION_2_LEXICAL = """
+_VERSION_3_LEXICAL = """
 DROP TRIGGER documents_vectors_ad; DROP TABLE document_vectors;
 DROP TRIGGER chunks_ai; DROP TRIGGER chunks_ad; DROP TABLE chunks_vocab; DROP TABLE chunks_fts;
 CREATE VIRTUAL TABLE chunks_fts USING fts5(text, header, content='chunks', content_rowid='rowid',
@@ -96,7 +96,7 @@ CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
 END;
 INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
 ALTER TABLE chunks DROP COLUMN facets;
-UPDATE meta SET value = '2' WHERE key = 'schema_version';
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
 """
 
 
@@ -113,8 +113,8 @@ def test_a_store_from_before_document_vectors_and_facets_gains_them_when_opened(
     before = store.dense_query(vector, 10, filters), store.lexical_query('"precept"', 10, filters)
     assert before[0] and before[1]
     store.close()
-    with sqlite3.connect(settings.sqlite_path) as conn:  # make it look like a version 2 store
-        conn.executescript(_VERSION_2_LEXICAL)
+    with sqlite3.connect(settings.sqlite_path) as conn:  # make it look like a version 3 store
+        conn.executescript(_VERSION_3_LEXICAL)
     store = Store.open(settings)
     assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
     assert (store.dense_query(vector, 10, filters), store.lexical_query('"precept"', 10, filters)) == before
