@@ -39,9 +39,11 @@ from precedent.eval.bench.synthetic import (
 )
 from precedent.eval.metrics import percentile
 from precedent.eval.report import write_report
+from precedent.eval.run import build_index
 from precedent.ingest.embed import embedder_for
 from precedent.ingest.errors import PrecedentError
 from precedent.ingest.records import Chunk, Document, ParsedDocument
+from precedent.ingest.sentences import sentences
 from precedent.ingest.settings import Settings, quiet_and_offline
 from precedent.ingest.store import EmbeddedDocument, Store
 
@@ -102,9 +104,6 @@ def sentence_pool(text: str, seeds: Path, cache: Path, say: Any) -> SentencePool
         return SentencePool("recombined", seed_sentences(seeds))
     if text != "zipf":
         raise PrecedentError(f"--text must be one of {', '.join(TEXTS)}, not '{text}'")
-    from precedent.eval.run import build_index
-    from precedent.ingest.sentences import sentences
-
     corpora = [seeds, seeds.parent / "panels"]
     say(f"reading the sentences of {', '.join(map(str, corpora))}")
     settings, _ = build_index([c for c in corpora if c.is_dir()], cache / f"sentences-index-{Settings().encoder}")
