@@ -91,7 +91,7 @@ def eval_command(
 
 
 def bench_command(
-    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale | load")],
+    which: Annotated[str, typer.Argument(help="ingest | encoders | startup | query | scale | load | all (ingest, encoders, startup, scale at 100k and 1m, load: every figure in one run)")],
     chunks: Annotated[Optional[int], typer.Option("--chunks", help="encoders: chunk texts to encode (600); query: index size in chunks (100000)")] = None,
     ways: Annotated[int, typer.Option("--ways", help="ingest: shuffled copies of each seed and panels paper")] = 8,
     runs: Annotated[int, typer.Option("--runs", help="startup: new processes per command")] = 5,
@@ -109,32 +109,56 @@ def bench_command(
 ) -> None:
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
-    if which == "ingest":
-        result = run_ingest_bench(ways, seeds=seeds, log=say)
-        text = format_ingest(result)
-    elif which == "encoders":
-        result = run_encoder_bench(chunks or 600, seeds=seeds, log=say)
-        text = format_encoders(result)
-    elif which == "startup":
-        result = run_startup_bench(runs, seeds=seeds, log=say)
-        text = format_startup(result)
-    elif which == "query":
-        result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
-                                 vectors=vectors or "encoded", log=say)
-        text = format_query(result)
-    elif which == "scale":
-        result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
-                                 vectors=vectors or "auto", text=text, log=say)
-        text = format_scale(result)
-    elif which == "load":
-        result = run_load_bench(parse_clients(clients), requests=requests, uploads=uploads, cache=cache_dir, log=say)
-        text = format_load(result)
+    if which == "all":
+        results: dict[str, Any] = {}
+        sections = []
+        for name in ALL_BENCHES:
+            say(f"== bench {name}")
+            results[name], part = _run_bench(name, say, chunks=chunks, ways=ways, runs=runs,
+                                             sizes=sizes or "100k,1m", cache_dir=cache_dir, seeds=seeds,
+                                             repeats=repeats, vectors=vectors, text=text, clients=clients,
+                                             requests=requests, uploads=uploads)
+            sections.append(f"== {name}\n{part}")
+        result: Any = {"benches": results}
+        text_out = "\n\n".join(sections)
     else:
-        raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query, scale or load")
+        result, text_out = _run_bench(which, say, chunks=chunks, ways=ways, runs=runs, sizes=sizes,
+                                      cache_dir=cache_dir, seeds=seeds, repeats=repeats, vectors=vectors,
+                                      text=text, clients=clients, requests=requests, uploads=uploads)
     if report is not None:
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")
     if json_out:
         _emit(result)
     else:
-        typer.echo(text)
+        typer.echo(text_out)
+
+
+# `bench all`: every figure of issue 16 in one run, each table printing its figures beside their targets.
+ALL_BENCHES = ("ingest", "encoders", "startup", "scale", "load")
+
+
+def _run_bench(which: str, say: Any, *, chunks: int | None, ways: int, runs: int, sizes: str | None,
+               cache_dir: Path | None, seeds: Path | None, repeats: int, vectors: str | None, text: str,
+               clients: str | None, requests: int, uploads: int) -> tuple[Any, str]:
+    if which == "ingest":
+        result = run_ingest_bench(ways, seeds=seeds, log=say)
+        return result, format_ingest(result)
+    if which == "encoders":
+        result = run_encoder_bench(chunks or 600, seeds=seeds, log=say)
+        return result, format_encoders(result)
+    if which == "startup":
+        result = run_startup_bench(runs, seeds=seeds, log=say)
+        return result, format_startup(result)
+    if which == "query":
+        result = run_query_bench(chunks or 100_000, cache=cache_dir, seeds=seeds, repeats=repeats,
+                                 vectors=vectors or "encoded", log=say)
+        return result, format_query(result)
+    if which == "scale":
+        result = run_scale_bench(parse_sizes(sizes), cache=cache_dir, seeds=seeds, repeats=repeats,
+                                 vectors=vectors or "auto", text=text, log=say)
+        return result, format_scale(result)
+    if which == "load":
+        result = run_load_bench(parse_clients(clients), requests=requests, uploads=uploads, cache=cache_dir, log=say)
+        return result, format_load(result)
+    raise PrecedentError(f"unknown benchmark '{which}': use ingest, encoders, startup, query, scale, load or all")

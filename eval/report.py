@@ -227,6 +227,8 @@ def metadata_html(result: EvalResult) -> str:
 
 
 def bench_section(bench: dict[str, Any]) -> str:
+    if "benches" in bench:  # `bench all`: each benchmark's own section
+        return "".join(bench_section(b) for b in bench["benches"].values() if isinstance(b, dict))
     parts = []
     if "latencies_ms" in bench:
         summary = bench.get("summary", {})

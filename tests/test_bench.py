@@ -106,3 +106,26 @@ def test_the_load_benchmark_uploads_new_papers_and_checks_its_client_counts(seed
     for bad in ("eight", "0", "8,-1"):
         with pytest.raises(PrecedentError):
             parse_clients(bad)
+
+
+def test_an_unknown_benchmark_names_every_one_including_all() -> None:
+    from typer.testing import CliRunner
+
+    from precedent.api.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "speed"])
+    assert result.exit_code != 0
+    message = result.output + str(result.exception or "")
+    assert "unknown benchmark 'speed'" in message and "or all" in message
+
+
+def test_the_report_of_bench_all_has_each_benchmarks_section() -> None:
+    from precedent.eval.report import render
+
+    html = render(bench={"benches": {
+        "ingest": {"end_to_end_chunks_per_s": 31.7, "ratio": 2.39},
+        "query": {"latencies_ms": {"hybrid": [12.0, 14.0]}, "summary": {"hybrid": {"p50": 13.0, "p95": 14.0, "n": 2}},
+                  "chunks": 100_000, "server_rss_mb": 445, "server_peak_rss_mb": 450},
+    }})
+    assert "Ingest benchmark" in html and "31.7" in html
+    assert "Query benchmark (100000 chunks)" in html and "445" in html
