@@ -7,7 +7,8 @@ Four numbers per passage, each roughly in 0..1:
 - ``coverage``: the share of the question's content words found in the passage (text and context
   header, Porter-stemmed as the lexical index stems them, shorthand such as "101" or "ASB" also
   counting when its expansion is present), each word weighted by its inverse document frequency in
-  the index, so that "plan" (in every chunk) weighs nothing and "cybercrime" weighs a lot;
+  the index, so that "plan" (in every chunk) weighs nothing and "cybercrime" weighs a lot (the rule
+  is search/coverage.py's, which re-scoring uses too);
 - ``absent``: the share (by the same weights) of the question's words that the *index* never uses.
   A question about the mounted section's horses names a topic no paper covers; a paraphrase ("have
   councillors ever ...") uses other words for one the papers do. The index's own vocabulary is a
@@ -48,11 +49,11 @@ all-MiniLM-L6-v2, hybrid search with the question's cues, top 8 passages per que
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from precedent.search.query import EXPANSIONS, parse_query, stem_sets
+from precedent.search.coverage import QuestionWords
+from precedent.search.query import parse_query
 from precedent.search.retrieve import Searcher, SearchHit
 
 RELEVANCE_BAR = 1.22
@@ -76,50 +77,18 @@ class Relevance:
         return self.score >= RELEVANCE_BAR
 
 
-@dataclass(frozen=True)
-class _QueryTerm:
-    stem: str
-    weight: float
-    alternatives: tuple[frozenset[str], ...]  # stems of each expansion phrase ("101" -> "non-emergency")
-
-
 class RelevanceJudge:
     """Scores passages against one question; built once per question, used for any number of hits."""
 
     def __init__(self, searcher: Searcher, question: str) -> None:
         self.searcher = searcher
         self.parsed = parse_query(question)
-        words = list(self.parsed.terms)
-        expansions = [EXPANSIONS.get(w, []) for w in words]
-        stemmed = stem_sets(words + [p for ps in expansions for p in ps])
-        word_stems, phrase_stems = stemmed[: len(words)], iter(stemmed[len(words):])
-        pending: dict[str, tuple[frozenset[str], ...]] = {}
-        for stems, phrases in zip(word_stems, expansions, strict=True):
-            alternatives = tuple(frozenset(next(phrase_stems)) for _ in phrases)
-            for stem in sorted(stems):
-                pending.setdefault(stem, alternatives)
-        _, total_chunks = searcher.store.counts()
-        frequencies = searcher.store.term_document_counts(
-            list(pending) + [s for alts in pending.values() for alt in alts for s in alt])
-        self.terms: list[_QueryTerm] = []
-        unused = 0.0
-        for stem, alternatives in pending.items():
-            df = frequencies.get(stem, 0)
-            for alt in alternatives:  # shorthand is as common as its commonest spelling
-                df = max(df, min((frequencies.get(s, 0) for s in alt), default=0))
-            weight = max(math.log((total_chunks + 1) / (df + 0.5)), 0.0)
-            self.terms.append(_QueryTerm(stem, weight, alternatives))
-            unused += weight if df == 0 else 0.0
-        total = sum(t.weight for t in self.terms)
-        self.absent = unused / total if total > 0 else 0.0
+        self.words = QuestionWords(searcher.store, self.parsed)
+        self.terms = self.words.terms
+        self.absent = self.words.absent
 
     def coverage(self, stems: set[str]) -> float:
-        total = sum(t.weight for t in self.terms)
-        if total <= 0:
-            return 0.0
-        found = sum(t.weight for t in self.terms
-                    if t.stem in stems or any(alt and alt <= stems for alt in t.alternatives))
-        return found / total
+        return self.words.coverage(stems)
 
     def _similarities(self, hits: Sequence[SearchHit]) -> list[tuple[float, float]]:
         """(passage, best sentence) cosines: from the search where it computed them, else from the
@@ -143,10 +112,7 @@ class RelevanceJudge:
         return sims
 
     def question_stems(self, texts: Sequence[str]) -> list[set[str]]:
-        """Which of the question's stems (its words' and their expansions') each text holds: all that
-        ``coverage`` looks at."""
-        asked = {t.stem for t in self.terms} | {s for t in self.terms for alt in t.alternatives for s in alt}
-        return stem_sets(texts, only=asked)
+        return self.words.stems_in(texts)
 
     def judge(self, hits: Sequence[SearchHit]) -> list[Relevance]:
         stems = self.question_stems([f"{h.chunk.header}\n{h.chunk.text}" for h in hits])

@@ -25,7 +25,8 @@ from precedent.ingest.store import IndexReader, Store
 from precedent.search.citations import Citation
 from precedent.search.filters import FilterSpec, build_filters, check_query
 from precedent.search.query import ParsedQuery, parse_query, stem_sets
-from precedent.search.rerank import Scored, rescore
+from precedent.search.coverage import QuestionWords
+from precedent.search.rerank import Scored, rescore, with_coverage
 from precedent.search.snippet import make_snippet
 
 Mode = Literal["dense", "lexical", "hybrid"]
@@ -232,6 +233,11 @@ class Searcher:
         pool = max(self.settings.candidates, k * 3)
         ranked, scores = self.candidates(parsed, mode, pool, filters)
         stored = self.store.get_chunks([cid for cid, _ in ranked])
+        if mode == "hybrid" and stored:
+            ids = [cid for cid, _ in ranked if cid in stored]
+            coverage = QuestionWords(self.store, parsed).coverages(
+                [f"{stored[cid].chunk.header}\n{stored[cid].chunk.text}" for cid in ids])
+            ranked = with_coverage(ranked, dict(zip(ids, coverage, strict=True)))
         ranked = dedupe(ranked, {cid: s.chunk for cid, s in stored.items()})[:k]
         terms = parsed.highlight_terms()
         hits = []

@@ -43,3 +43,15 @@ def test_hits_are_judged_in_retrieval_order(fake_searcher: Searcher) -> None:
     assert len(judged) == 5 and all(-1.0 <= r.dense <= 1.0 and 0.0 <= r.coverage <= 1.0 for r in judged)
     best = max(judged, key=lambda r: r.score)
     assert best.coverage > 0.5
+
+
+def test_re_scoring_and_the_bar_weigh_a_passages_words_by_one_rule(fake_searcher: Searcher) -> None:
+    from precedent.search.coverage import QuestionWords
+    from precedent.search.query import parse_query
+
+    words = QuestionWords(fake_searcher.store, parse_query("plan for cybercrime"))
+    rare, common, both = words.coverages(["A cybercrime unit.", "The plan.", "The cybercrime plan."])
+    assert rare > 0.5 > common and both == pytest.approx(1.0)
+    judge = RelevanceJudge(fake_searcher, "plan for cybercrime")
+    assert [judge.coverage(s) for s in judge.question_stems(["A cybercrime unit.", "The plan."])] == \
+        pytest.approx([rare, common])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from precedent.search.rerank import Weights, rescore
+from precedent.search.rerank import Weights, rescore, with_coverage
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -35,3 +35,12 @@ def test_words_count_relative_to_the_best_lexical_match_among_the_candidates() -
 def test_a_chunk_without_stored_vectors_falls_back_to_its_dense_similarity() -> None:
     scored = rescore(_unit(1, 0), ["old"], {}, {}, {"old": 0.42}, Weights(sentence=1.0, dense=1.0, lexical=1.0))
     assert scored[0].dense == scored[0].sentence == 0.42 and scored[0].score == pytest.approx(0.84)
+
+
+def test_holding_the_questions_rare_words_lifts_a_candidate_by_the_coverage_weight() -> None:
+    ranked = [("close-but-off", 1.20), ("holds-the-words", 1.05), ("neither", 1.00)]
+    lifted = with_coverage(ranked, {"close-but-off": 0.1, "holds-the-words": 0.9}, weight=0.75)
+    assert [cid for cid, _ in lifted] == ["holds-the-words", "close-but-off", "neither"]
+    assert dict(lifted)["holds-the-words"] == pytest.approx(1.05 + 0.75 * 0.9)
+    assert dict(lifted)["neither"] == pytest.approx(1.00)  # a candidate without a coverage keeps its score
+    assert with_coverage(ranked, {}, weight=0.75) == ranked
