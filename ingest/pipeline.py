@@ -359,23 +359,33 @@ class _Job:
 def _finish(pending: deque[_Job], settings: Settings, worker: ParseWorker | None) -> ItemOutcome | tuple[ParsedDocument, bool]:
     job = pending.popleft()
     if job.future is not None and job.item is not None and worker is not None:
+        # The worker parses in item order, so by the time this item is waited for it is being parsed:
+        # each file gets at least parse_timeout_s.
+        timeout = settings.parse_timeout_s
         try:
-            job.outcome = job.future.result()
+            job.outcome = job.future.result(timeout=timeout)
+        except TimeoutError:
+            # A file the parser cannot finish (a pathological PDF, say): stop the worker, fail the file,
+            # and give the items behind it a new worker.
+            worker.restart(kill=True)
+            job.outcome = _too_slow(job, timeout)
+            _resubmit(pending, worker, settings)
         except BrokenProcessPool:
             # The worker died (a parser crashed or ran out of memory). Parse this item alone in a new
             # one: if that dies too, this item was the cause; then resubmit the items queued behind it.
             worker.restart()
             try:
-                job.outcome = worker.submit(job.item, job.document_id, job.digest, settings).result()
+                job.outcome = worker.submit(job.item, job.document_id, job.digest, settings).result(timeout=timeout)
+            except TimeoutError:
+                worker.restart(kill=True)
+                job.outcome = _too_slow(job, timeout)
             except BrokenProcessPool:
                 worker.restart()
                 job.outcome = ItemOutcome(job.item.source, job.document_id, "failed",
                                           "the parser process crashed on this file")
             except Exception as exc:  # noqa: BLE001 - reported as this item's failure
                 job.outcome = _failure(job.item, job.document_id, exc)
-            for queued in pending:
-                if queued.future is not None and queued.item is not None:
-                    queued.future = worker.submit(queued.item, queued.document_id, queued.digest, settings)
+            _resubmit(pending, worker, settings)
         except (StoreUnavailable, StoreMismatch):
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
@@ -384,6 +394,20 @@ def _finish(pending: deque[_Job], settings: Settings, worker: ParseWorker | None
         return job.outcome, job.existed
     assert job.outcome is not None
     return job.outcome
+
+
+def _resubmit(pending: deque[_Job], worker: ParseWorker, settings: Settings) -> None:
+    """After a restart: the items queued behind the one that stopped the old worker go to the new one."""
+    for queued in pending:
+        if queued.future is not None and queued.item is not None:
+            queued.future = worker.submit(queued.item, queued.document_id, queued.digest, settings)
+
+
+def _too_slow(job: _Job, timeout: float) -> ItemOutcome:
+    assert job.item is not None
+    return ItemOutcome(job.item.source, job.document_id, "failed",
+                       f"parsing took longer than {timeout:g} s, so it was stopped; nothing of this file was "
+                       "stored (a paper this large needs a higher PRECEDENT_PARSE_TIMEOUT_S)")
 
 
 def _parse_here(item: SourceItem, document_id: str, digest: str, settings: Settings) -> ItemOutcome | ParsedDocument:
@@ -422,9 +446,13 @@ class ParseWorker:
                                                  initializer=_start_worker, initargs=(os.getpid(), self.nice))
             return self._pool.submit(prepare, item, document_id, digest, settings)
 
-    def restart(self) -> None:
+    def restart(self, *, kill: bool = False) -> None:
+        """A new worker for what comes next; ``kill`` stops one still busy (shutdown alone waits for its task)."""
         with self._lock:
             if self._pool is not None:
+                if kill:
+                    for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                        process.kill()
                 self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 

@@ -92,7 +92,10 @@ class Settings(BaseSettings):
     # Parsing bounds for hostile files.
     max_file_mb: int = 100
     max_pdf_pages: int = 2000
-    parse_timeout_s: float = 120.0
+    parse_timeout_s: float = Field(
+        default=120.0, gt=0,
+        description="Seconds the parse worker may spend on one file before it is stopped and the file "
+        "reported as failed (a pathological PDF must not hang an ingest or a crawl).")
 
     # Crawling (ModernGov, CMIS and listing-page sites).
     registry: Path | None = Field(

@@ -115,3 +115,15 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def test_a_file_the_parser_cannot_finish_in_time_fails_alone_and_stores_nothing(seeds_dir: Path, tmp_path: Path) -> None:
+    items = [SourceItem(source=str(p), filename=p.name, data=p.read_bytes()) for p in sorted(seeds_dir.glob("*.txt"))[:2]]
+    hasty = Settings(data_dir=tmp_path / "data", parse_timeout_s=0.001)
+    report = ingest_items(items, hasty)
+    assert report.added == 0 and len(report.failed) == 2
+    assert all("parsing took longer than 0.001 s" in f.error and "PRECEDENT_PARSE_TIMEOUT_S" in f.error
+               for f in report.failed)
+    assert Store.open(hasty).counts() == (0, 0)
+    # The stopped worker is replaced: the same files parse when given the usual time.
+    assert ingest_items(items, Settings(data_dir=tmp_path / "data")).added == 2
