@@ -109,22 +109,20 @@ def bench_command(
 ) -> None:
     """Benchmarks: ingest throughput, query latency on a running server, the scale curve. Prints tables."""
     say = _progress(not json_out)
+    options: dict[str, Any] = dict(chunks=chunks, ways=ways, runs=runs, sizes=sizes, cache_dir=cache_dir, seeds=seeds,
+                                   repeats=repeats, vectors=vectors, text=text, clients=clients, requests=requests,
+                                   uploads=uploads)
     if which == "all":
         results: dict[str, Any] = {}
         sections = []
         for name in ALL_BENCHES:
             say(f"== bench {name}")
-            results[name], part = _run_bench(name, say, chunks=chunks, ways=ways, runs=runs,
-                                             sizes=sizes or "100k,1m", cache_dir=cache_dir, seeds=seeds,
-                                             repeats=repeats, vectors=vectors, text=text, clients=clients,
-                                             requests=requests, uploads=uploads)
+            results[name], part = _run_bench(name, say, **{**options, "sizes": sizes or "100k,1m"})
             sections.append(f"== {name}\n{part}")
         result: Any = {"benches": results}
         text_out = "\n\n".join(sections)
     else:
-        result, text_out = _run_bench(which, say, chunks=chunks, ways=ways, runs=runs, sizes=sizes,
-                                      cache_dir=cache_dir, seeds=seeds, repeats=repeats, vectors=vectors,
-                                      text=text, clients=clients, requests=requests, uploads=uploads)
+        result, text_out = _run_bench(which, say, **options)
     if report is not None:
         write_report(report, bench=result, title=f"Precedent {which} benchmark")
         say(f"report written to {report}")

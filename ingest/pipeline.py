@@ -368,7 +368,7 @@ def _finish(pending: deque[_Job], settings: Settings, worker: ParseWorker | None
             # A file the parser cannot finish (a pathological PDF, say): stop the worker, fail the file,
             # and give the items behind it a new worker.
             worker.restart(kill=True)
-            job.outcome = _too_slow(job, timeout)
+            job.outcome = _too_slow(job.item, job.document_id, timeout)
             _resubmit(pending, worker, settings)
         except BrokenProcessPool:
             # The worker died (a parser crashed or ran out of memory). Parse this item alone in a new
@@ -378,7 +378,7 @@ def _finish(pending: deque[_Job], settings: Settings, worker: ParseWorker | None
                 job.outcome = worker.submit(job.item, job.document_id, job.digest, settings).result(timeout=timeout)
             except TimeoutError:
                 worker.restart(kill=True)
-                job.outcome = _too_slow(job, timeout)
+                job.outcome = _too_slow(job.item, job.document_id, timeout)
             except BrokenProcessPool:
                 worker.restart()
                 job.outcome = ItemOutcome(job.item.source, job.document_id, "failed",
@@ -403,9 +403,8 @@ def _resubmit(pending: deque[_Job], worker: ParseWorker, settings: Settings) -> 
             queued.future = worker.submit(queued.item, queued.document_id, queued.digest, settings)
 
 
-def _too_slow(job: _Job, timeout: float) -> ItemOutcome:
-    assert job.item is not None
-    return ItemOutcome(job.item.source, job.document_id, "failed",
+def _too_slow(item: SourceItem, document_id: str, timeout: float) -> ItemOutcome:
+    return ItemOutcome(item.source, document_id, "failed",
                        f"parsing took longer than {timeout:g} s, so it was stopped; nothing of this file was "
                        "stored (a paper this large needs a higher PRECEDENT_PARSE_TIMEOUT_S)")
 
